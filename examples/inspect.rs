@@ -1,0 +1,464 @@
+//! `inspect [--json] [--elements] <FILE | ->`: what is in a KVS / Matroska stream.
+//!
+//! - no flag: a readable summary (tracks, then one line per fragment);
+//! - `--json`: JSON Lines (`track`, `frame`, `fragment`, `damage`, then `end`);
+//! - `--elements`: the element tree (offset, ID, name, header size, data size, leaf value).
+//!
+//! Exit status: 0 clean, 1 truncated or damaged (after printing everything recoverable),
+//! 2 usage or I/O error. Output does not depend on how the input arrives.
+
+#[path = "common/json.rs"]
+mod json;
+
+use std::io::{self, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use bytes::{Bytes, BytesMut};
+use json::{hex, Obj};
+use kinesis_video_parser::ebml::{decode_value, Value};
+use kinesis_video_parser::{
+    Damage, ElementEvent, ElementReader, Error, Event, FragmentMeta, Frame, Limits, ReadDemuxer,
+    Status, TagValue, Track,
+};
+
+const USAGE: &str = "usage: inspect [--json] [--elements] <FILE | ->";
+
+struct Args {
+    json: bool,
+    elements: bool,
+    input: String,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        json: false,
+        elements: false,
+        input: String::new(),
+    };
+    let mut input = None;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--json" => a.json = true,
+            "--elements" => a.elements = true,
+            "-h" | "--help" => return Err(String::new()),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
+            s => {
+                if input.replace(s.to_owned()).is_some() {
+                    return Err("more than one input".into());
+                }
+            }
+        }
+    }
+    a.input = input.ok_or("no input given")?;
+    Ok(a)
+}
+
+fn open(path: &str) -> io::Result<Box<dyn Read>> {
+    if path == "-" {
+        Ok(Box::new(io::stdin().lock()))
+    } else {
+        Ok(Box::new(std::fs::File::open(path)?))
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("inspect: {msg}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let input = match open(&args.input) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("inspect: {}: {e}", args.input);
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let result = if args.elements {
+        elements(input, &mut out)
+    } else {
+        events(input, args.json, &mut out)
+    };
+    let flushed = out.flush();
+    match (result, flushed) {
+        (Ok(clean), Ok(())) => ExitCode::from(if clean { 0 } else { 1 }),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("inspect: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Counters for the `end` line.
+#[derive(Default)]
+struct Totals {
+    fragments: u64,
+    frames: u64,
+    truncated: bool,
+    damaged: bool,
+}
+
+/// Returns `Ok(true)` when the input was clean.
+fn events(input: Box<dyn Read>, as_json: bool, out: &mut impl Write) -> io::Result<bool> {
+    let mut demux = ReadDemuxer::new(input);
+    let mut t = Totals::default();
+    while let Some(item) = demux.next() {
+        match item {
+            Ok(Event::Track(track)) => {
+                let line = if as_json {
+                    track_json(&track)
+                } else {
+                    track_text(&track)
+                };
+                writeln!(out, "{line}")?;
+            }
+            Ok(Event::Frame(f)) => {
+                t.frames += 1;
+                if as_json {
+                    writeln!(out, "{}", frame_json(&f))?;
+                }
+            }
+            Ok(Event::FragmentEnd(m)) => {
+                t.fragments += 1;
+                let line = if as_json {
+                    fragment_json(&m)
+                } else {
+                    fragment_text(&m)
+                };
+                writeln!(out, "{line}")?;
+            }
+            Ok(Event::Damage(d)) => {
+                t.damaged = true;
+                let line = if as_json {
+                    damage_json(&d)
+                } else {
+                    damage_text(&d)
+                };
+                writeln!(out, "{line}")?;
+            }
+            Ok(_) => {}
+            Err(e) if e.is_truncation() => {
+                t.truncated = true;
+                if as_json {
+                    eprintln!("inspect: {e}");
+                } else {
+                    writeln!(out, "{e}")?;
+                }
+            }
+            Err(e) => return Err(io::Error::other(e)),
+        }
+    }
+    let bytes = demux.demuxer().position();
+    if as_json {
+        let end = Obj::new()
+            .str("type", "end")
+            .u64("bytes", bytes)
+            .u64("fragments", t.fragments)
+            .u64("frames", t.frames)
+            .bool("truncated", t.truncated)
+            .bool("damaged", t.damaged)
+            .finish();
+        writeln!(out, "{end}")?;
+    } else {
+        let state = match (t.truncated, t.damaged) {
+            (false, false) => "clean",
+            (true, false) => "truncated",
+            (false, true) => "damaged",
+            (true, true) => "damaged and truncated",
+        };
+        writeln!(
+            out,
+            "end: {bytes} bytes, {} fragments, {} frames, {state}",
+            t.fragments, t.frames
+        )?;
+    }
+    Ok(!t.truncated && !t.damaged)
+}
+
+fn track_json(t: &Track) -> String {
+    let v = t.video.as_ref();
+    let a = t.audio.as_ref();
+    Obj::new()
+        .str("type", "track")
+        .u64("number", t.number)
+        .u64("uid", t.uid)
+        .str("kind", t.kind.as_str())
+        .str("codec_id", &t.codec_id)
+        .opt_str(
+            "codec_private_hex",
+            t.codec_private.as_ref().map(|c| hex(c)).as_deref(),
+        )
+        .opt_str("name", t.name.as_deref())
+        .opt_str("language", t.language.as_deref())
+        .opt_u64("default_duration_ns", t.default_duration_ns)
+        .opt_u64("width", v.and_then(|v| v.pixel_width))
+        .opt_u64("height", v.and_then(|v| v.pixel_height))
+        .opt_f64("sampling_frequency", a.map(|a| a.sampling_frequency))
+        .opt_u64("channels", a.map(|a| a.channels))
+        .opt_u64("bit_depth", a.and_then(|a| a.bit_depth))
+        .finish()
+}
+
+fn track_text(t: &Track) -> String {
+    let mut s = format!("track {}: {} {}", t.number, t.kind.as_str(), t.codec_id);
+    if let Some(v) = &t.video {
+        if let (Some(w), Some(h)) = (v.pixel_width, v.pixel_height) {
+            s += &format!(" {w}x{h}");
+        }
+    }
+    if let Some(a) = &t.audio {
+        s += &format!(" {} Hz, {} ch", a.sampling_frequency, a.channels);
+        if let Some(b) = a.bit_depth {
+            s += &format!(", {b} bit");
+        }
+    }
+    if let Some(d) = t.default_duration_ns {
+        s += &format!(", {d} ns/frame");
+    }
+    if let Some(n) = &t.name {
+        s += &format!(", name {n:?}");
+    }
+    if let Some(cp) = &t.codec_private {
+        s += &format!(", CodecPrivate {} bytes", cp.len());
+    }
+    s
+}
+
+fn frame_json(f: &Frame) -> String {
+    Obj::new()
+        .str("type", "frame")
+        .u64("fragment", f.fragment)
+        .u64("track", f.track)
+        .i64("pts_ns", f.pts_ns)
+        .opt_u64("duration_ns", f.duration_ns)
+        .bool("keyframe", f.keyframe)
+        .u64("size", f.len() as u64)
+        .u64("offset", f.offset)
+        .finish()
+}
+
+fn fragment_json(m: &FragmentMeta) -> String {
+    let mut tags = String::from("[");
+    for (i, s) in m.user_tags().enumerate() {
+        if i > 0 {
+            tags.push(',');
+        }
+        let o = Obj::new().str("name", &s.name);
+        tags += &match &s.value {
+            TagValue::Binary(b) => o.str("binary_hex", &hex(b)),
+            TagValue::String(v) => o.str("value", v),
+            TagValue::None => o.str("value", ""),
+        }
+        .finish();
+    }
+    tags.push(']');
+    let k = &m.kvs;
+    Obj::new()
+        .str("type", "fragment")
+        .u64("index", m.index)
+        .opt_str(
+            "fragment_number",
+            k.fragment_number.as_ref().map(|n| n.as_str()),
+        )
+        .opt_u64(
+            "server_timestamp_ms",
+            k.server_timestamp.as_ref().map(|t| t.millis()),
+        )
+        .opt_u64(
+            "producer_timestamp_ms",
+            k.producer_timestamp.as_ref().map(|t| t.millis()),
+        )
+        .opt_u64("millis_behind_now", k.millis_behind_now)
+        .opt_str("continuation_token", k.continuation_token.as_deref())
+        .opt_str("error_code", k.error_code.as_deref())
+        .opt_str("error_id", k.error_id.as_deref())
+        .opt_i64("cluster_timestamp_ns", m.cluster_timestamp_ns())
+        .u64("frames", m.frames)
+        .bool("complete", m.complete)
+        .raw("tags", &tags)
+        .finish()
+}
+
+fn fragment_text(m: &FragmentMeta) -> String {
+    let k = &m.kvs;
+    let mut s = format!("fragment {}:", m.index);
+    if let Some(n) = &k.fragment_number {
+        s += &format!(" number {n},");
+    }
+    if let Some(t) = &k.server_timestamp {
+        s += &format!(" server {},", t.as_str());
+    }
+    if let Some(t) = &k.producer_timestamp {
+        s += &format!(" producer {},", t.as_str());
+    }
+    if let Some(ms) = k.millis_behind_now {
+        s += &format!(" {ms} ms behind,");
+    }
+    if let Some(code) = &k.error_code {
+        s += &format!(" ERROR {code},");
+    }
+    if let Some(id) = &k.error_id {
+        s += &format!(" error id {id},");
+    }
+    if let Some(c) = m.cluster_timestamp {
+        s += &format!(" cluster {c},");
+    }
+    s += &format!(" {} frames ({} key)", m.frames, m.keyframes);
+    let user = m.user_tags().count();
+    if user > 0 {
+        s += &format!(", {user} user tags");
+    }
+    s += if m.complete {
+        ", complete"
+    } else {
+        ", INCOMPLETE"
+    };
+    if k.is_kvs_complete() {
+        s += " (kvs-complete)";
+    }
+    s
+}
+
+fn damage_json(d: &Damage) -> String {
+    Obj::new()
+        .str("type", "damage")
+        .u64("offset", d.offset)
+        .u64("length", d.length)
+        .str("reason", &d.error.to_string())
+        .finish()
+}
+
+fn damage_text(d: &Damage) -> String {
+    format!(
+        "DAMAGE: {} bytes skipped at byte {}: {}",
+        d.length, d.offset, d.error
+    )
+}
+
+/// `--elements`: the element tree. Returns `Ok(true)` when the input was clean.
+fn elements(mut input: Box<dyn Read>, out: &mut impl Write) -> io::Result<bool> {
+    let mut r = ElementReader::new(Limits::default());
+    let mut depth = 0usize;
+    let mut clean = true;
+    loop {
+        match r.next() {
+            Ok(Status::Ready(ev)) => match ev {
+                ElementEvent::Start(h) => {
+                    let size = h.size.map_or("unknown".to_owned(), |s| s.to_string());
+                    writeln!(
+                        out,
+                        "{:>10} {}+ {} [{:X}] header {} size {size}",
+                        h.offset,
+                        "  ".repeat(depth),
+                        h.id.name(),
+                        h.id.0,
+                        h.header_len
+                    )?;
+                    depth += 1;
+                }
+                ElementEvent::End(..) => depth = depth.saturating_sub(1),
+                ElementEvent::Data(h, data) => {
+                    let v = describe(h.id, &data);
+                    writeln!(
+                        out,
+                        "{:>10} {}+ {} [{:X}] header {} size {}: {v}",
+                        h.offset,
+                        "  ".repeat(depth),
+                        h.id.name(),
+                        h.id.0,
+                        h.header_len,
+                        data.len()
+                    )?;
+                }
+                ElementEvent::Skipped(h) => {
+                    let size = h.size.map_or("unknown".to_owned(), |s| s.to_string());
+                    writeln!(
+                        out,
+                        "{:>10} {}+ {} [{:X}] header {} size {size} (skipped)",
+                        h.offset,
+                        "  ".repeat(depth),
+                        h.id.name(),
+                        h.id.0,
+                        h.header_len
+                    )?;
+                }
+                ElementEvent::Damage(d) => {
+                    clean = false;
+                    writeln!(out, "{:>10} {}", d.offset, damage_text(&d))?;
+                }
+            },
+            Ok(Status::NeedMore(n)) => {
+                let mut buf = BytesMut::zeroed(n.max(64 * 1024));
+                let got = loop {
+                    match input.read(&mut buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        other => break other?,
+                    }
+                };
+                if got == 0 {
+                    r.finish();
+                } else {
+                    buf.truncate(got);
+                    r.push(buf.freeze());
+                }
+            }
+            Ok(Status::Done) => break,
+            Err(e) => {
+                clean = false;
+                writeln!(out, "{e}")?;
+            }
+        }
+    }
+    writeln!(out, "end: {} bytes", r.position())?;
+    Ok(clean)
+}
+
+fn describe(id: kinesis_video_parser::ElementId, data: &Bytes) -> String {
+    use kinesis_video_parser::mkv::ids;
+    if matches!(id, ids::SIMPLE_BLOCK | ids::BLOCK) {
+        return block_summary(data);
+    }
+    match decode_value(id, data) {
+        Some(Value::Uint(v)) => v.to_string(),
+        Some(Value::Int(v)) => v.to_string(),
+        Some(Value::Float(v)) => format!("{v:?}"),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(Value::Date(ns)) => format!("{ns} ns after 2001-01-01"),
+        Some(Value::Binary(b)) => {
+            let shown = &b[..b.len().min(16)];
+            format!("{}{}", hex(shown), if b.len() > 16 { "…" } else { "" })
+        }
+        Some(Value::Invalid(k)) => format!("<{}>", Error::new(k, 0).kind().as_str()),
+        None => String::new(),
+    }
+}
+
+fn block_summary(data: &[u8]) -> String {
+    // Track VINT, 16-bit timestamp, flags: enough for a human; the demuxer does the rest.
+    let Some(&first) = data.first() else {
+        return "<empty block>".into();
+    };
+    let w = first.leading_zeros() as usize + 1;
+    if first == 0 || data.len() < w + 3 {
+        return "<invalid block header>".into();
+    }
+    let mut track = u64::from(first) & (0xFF >> w);
+    for &b in &data[1..w] {
+        track = (track << 8) | u64::from(b);
+    }
+    let ts = i16::from_be_bytes([data[w], data[w + 1]]);
+    let flags = data[w + 2];
+    let lacing =
+        ["", ", Xiph lacing", ", fixed lacing", ", EBML lacing"][usize::from((flags >> 1) & 3)];
+    let key = if flags & 0x80 != 0 { ", key" } else { "" };
+    format!(
+        "track {track}, timestamp {ts}{key}{lacing}, {} bytes",
+        data.len()
+    )
+}

@@ -1,0 +1,646 @@
+//! The I/O-free core: element events in, Matroska/KVS events out.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::ebml::reader::Damage;
+use crate::ebml::{value, ElementEvent, ElementHeader, ElementReader};
+use crate::error::{Error, ErrorKind, Limit};
+use crate::frame::{Fragment, FragmentMeta, FragmentTag, Frame, TagPosition};
+use crate::kvs::KvsMetadata;
+use crate::limits::Limits;
+use crate::mkv::block::{self, FLAG_DISCARDABLE, FLAG_INVISIBLE, FLAG_KEY};
+use crate::mkv::ids;
+use crate::mkv::{
+    EbmlHeader, HeaderBuilder, InfoBuilder, SegmentInfo, TagBuilder, Track, TrackBuilder,
+};
+use crate::Status;
+
+/// Demuxer settings.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Memory and structure bounds.
+    pub limits: Limits,
+}
+
+impl Options {
+    /// Sets the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// One demuxer event, in stream order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// An EBML header ended: a new document.
+    Header(Arc<EbmlHeader>),
+    /// A Segment Info ended.
+    Info(Arc<SegmentInfo>),
+    /// A track was seen for the first time, or its definition changed (emitted when its
+    /// Tracks element ends; repeated identical definitions are not announced again).
+    Track(Arc<Track>),
+    /// A fragment opened.
+    FragmentStart {
+        /// Its index.
+        index: u64,
+        /// Byte offset where it starts.
+        offset: u64,
+    },
+    /// A frame, as soon as its block is complete.
+    Frame(Frame),
+    /// A fragment closed; its frames were delivered before.
+    FragmentEnd(Box<FragmentMeta>),
+    /// Bytes that could not be parsed and were skipped, or a block that could not be split.
+    Damage(Damage),
+}
+
+#[derive(Debug)]
+struct FragState {
+    meta: FragmentMeta,
+    segment_seen: bool,
+    tags: usize,
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    block: Option<(ElementHeader, Bytes)>,
+    duration: Option<u64>,
+    references: u32,
+    discard_padding: Option<i64>,
+}
+
+/// The I/O-free core: push bytes, poll events, finish.
+///
+/// ```
+/// use kinesis_video_parser::{Demuxer, Event, Status};
+/// let mut d = Demuxer::new();
+/// // An EBML header, then an unknown-size Segment and Cluster holding one SimpleBlock.
+/// let stream: &[u8] = &[
+///     0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x82, 0x81, b'x',
+///     0x18, 0x53, 0x80, 0x67, 0xFF,
+///     0x1F, 0x43, 0xB6, 0x75, 0xFF, 0xE7, 0x81, 0x0A,
+///     0xA3, 0x86, 0x81, 0x00, 0x05, 0x80, 0xCA, 0xFE,
+/// ];
+/// for b in stream {
+///     d.push(vec![*b]); // one byte at a time works too
+/// }
+/// d.finish();
+/// let mut frames = vec![];
+/// while let Status::Ready(ev) = d.poll()? {
+///     if let Event::Frame(f) = ev {
+///         frames.push(f);
+///     }
+/// }
+/// assert_eq!(frames.len(), 1);
+/// assert_eq!(frames[0].pts_ns, 15_000_000); // (10 + 5) ticks × 1 ms
+/// assert_eq!(&frames[0].data[..], &[0xCA, 0xFE]);
+/// # Ok::<(), kinesis_video_parser::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Demuxer {
+    reader: ElementReader,
+    limits: Limits,
+    out: VecDeque<Event>,
+    done: bool,
+    header: Option<HeaderBuilder>,
+    info_builder: Option<InfoBuilder>,
+    info: Arc<SegmentInfo>,
+    tracks_building: Option<Vec<Arc<Track>>>,
+    track_builder: Option<TrackBuilder>,
+    tracks: Arc<[Arc<Track>]>,
+    announced: Vec<Arc<Track>>,
+    cluster_open: bool,
+    cluster_timestamp: u64,
+    group: Option<GroupState>,
+    tag_builder: TagBuilder,
+    tags_offset: u64,
+    frag: Option<FragState>,
+    next_index: u64,
+}
+
+impl Default for Demuxer {
+    fn default() -> Self {
+        Demuxer::new()
+    }
+}
+
+impl Demuxer {
+    /// A demuxer with default [`Options`].
+    pub fn new() -> Self {
+        Demuxer::with_options(Options::default())
+    }
+
+    /// A demuxer with the given options.
+    pub fn with_options(options: Options) -> Self {
+        Demuxer {
+            reader: ElementReader::new(options.limits),
+            limits: options.limits,
+            out: VecDeque::new(),
+            done: false,
+            header: None,
+            info_builder: None,
+            info: Arc::new(SegmentInfo::default()),
+            tracks_building: None,
+            track_builder: None,
+            tracks: Arc::from(Vec::new()),
+            announced: Vec::new(),
+            cluster_open: false,
+            cluster_timestamp: 0,
+            group: None,
+            tag_builder: TagBuilder::default(),
+            tags_offset: 0,
+            frag: None,
+            next_index: 0,
+        }
+    }
+
+    /// Appends input: any size, down to one byte. Bodies inside one piece are handed out
+    /// as zero-copy slices of it.
+    pub fn push(&mut self, bytes: impl Into<Bytes>) {
+        self.reader.push(bytes.into());
+    }
+
+    /// Declares the end of input. After this, a shortfall is reported as truncation.
+    pub fn finish(&mut self) {
+        self.reader.finish();
+    }
+
+    /// Absolute offset of the next byte the parser will read.
+    pub fn position(&self) -> u64 {
+        self.reader.position()
+    }
+
+    /// Bytes pushed but not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.reader.buffered()
+    }
+
+    /// The tracks of the current document.
+    pub fn tracks(&self) -> &Arc<[Arc<Track>]> {
+        &self.tracks
+    }
+
+    /// Metadata of the fragment being read (KVS tags seen so far), if one is open.
+    pub fn current_fragment(&self) -> Option<&FragmentMeta> {
+        self.frag.as_ref().map(|f| &f.meta)
+    }
+
+    /// The next event; `NeedMore` when the input runs short; `Done` at the end.
+    ///
+    /// # Errors
+    /// Only [`ErrorKind::Truncated`], once, after [`finish`](Self::finish) when the input
+    /// ended inside an element. Polling may continue after it: the cut fragment is then
+    /// closed (incomplete) and `Done` follows. Damage is not an error: it is an
+    /// [`Event::Damage`], and parsing resumes after it.
+    pub fn poll(&mut self) -> Result<Status<Event>, Error> {
+        loop {
+            if let Some(ev) = self.out.pop_front() {
+                return Ok(Status::Ready(ev));
+            }
+            if self.done {
+                return Ok(Status::Done);
+            }
+            match self.reader.next() {
+                Ok(Status::Ready(ev)) => self.on_element(ev),
+                Ok(Status::NeedMore(n)) => return Ok(Status::NeedMore(n)),
+                Ok(Status::Done) => {
+                    let end = self.reader.position();
+                    self.close_fragment(end);
+                    self.done = true;
+                }
+                Err(e) => {
+                    if let Some(f) = &mut self.frag {
+                        f.meta.truncated = true;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn open_fragment(&mut self, offset: u64) {
+        let index = self.next_index;
+        self.next_index += 1;
+        self.frag = Some(FragState {
+            meta: FragmentMeta {
+                index,
+                offset,
+                end_offset: offset,
+                kvs: KvsMetadata::default(),
+                tags: Vec::new(),
+                tracks: self.tracks.clone(),
+                info: self.info.clone(),
+                cluster_offset: None,
+                cluster_timestamp: None,
+                frames: 0,
+                keyframes: 0,
+                complete: false,
+                damaged: false,
+                truncated: false,
+            },
+            segment_seen: false,
+            tags: 0,
+        });
+        self.out.push_back(Event::FragmentStart { index, offset });
+    }
+
+    fn ensure_fragment(&mut self, offset: u64) -> &mut FragState {
+        if self.frag.is_none() {
+            self.open_fragment(offset);
+        }
+        self.frag.as_mut().expect("opened above")
+    }
+
+    fn close_fragment(&mut self, end: u64) {
+        if let Some(f) = self.frag.take() {
+            let mut meta = f.meta;
+            meta.end_offset = end;
+            meta.tracks = self.tracks.clone();
+            meta.info = self.info.clone();
+            meta.complete = !meta.damaged && !meta.truncated;
+            self.out.push_back(Event::FragmentEnd(Box::new(meta)));
+        }
+    }
+
+    fn damage(&mut self, d: Damage) {
+        if let Some(f) = &mut self.frag {
+            if self.cluster_open || f.meta.cluster_offset.is_none() {
+                f.meta.damaged = true;
+            }
+        }
+        self.out.push_back(Event::Damage(d));
+    }
+
+    fn on_element(&mut self, ev: ElementEvent) {
+        match ev {
+            ElementEvent::Start(h) => self.on_start(h),
+            ElementEvent::End(h, end) => self.on_end(h, end),
+            ElementEvent::Data(h, data) => self.on_data(h, data),
+            ElementEvent::Skipped(_) => {}
+            ElementEvent::Damage(d) => self.damage(d),
+        }
+    }
+
+    fn on_start(&mut self, h: ElementHeader) {
+        match h.id {
+            ids::EBML => {
+                self.close_fragment(h.offset);
+                self.header = Some(HeaderBuilder::new(h.offset));
+                self.info = Arc::new(SegmentInfo::default());
+                self.tracks = Arc::from(Vec::new());
+                self.open_fragment(h.offset);
+            }
+            ids::SEGMENT => {
+                let restart = self
+                    .frag
+                    .as_ref()
+                    .is_some_and(|f| f.segment_seen || f.meta.cluster_offset.is_some());
+                if restart {
+                    self.close_fragment(h.offset);
+                    self.info = Arc::new(SegmentInfo::default());
+                    self.tracks = Arc::from(Vec::new());
+                }
+                self.ensure_fragment(h.offset).segment_seen = true;
+            }
+            ids::INFO => self.info_builder = Some(InfoBuilder::default()),
+            ids::TRACKS => self.tracks_building = Some(Vec::new()),
+            ids::TRACK_ENTRY => self.track_builder = Some(TrackBuilder::new(h.offset)),
+            ids::VIDEO | ids::AUDIO | ids::CONTENT_ENCODING => {
+                if let Some(t) = &mut self.track_builder {
+                    t.start(h.id)
+                }
+            }
+            ids::CLUSTER => {
+                if self
+                    .frag
+                    .as_ref()
+                    .is_some_and(|f| f.meta.cluster_offset.is_some())
+                {
+                    self.close_fragment(h.offset);
+                }
+                let f = self.ensure_fragment(h.offset);
+                f.meta.cluster_offset = Some(h.offset);
+                self.cluster_open = true;
+                self.cluster_timestamp = 0;
+            }
+            ids::BLOCK_GROUP => self.group = Some(GroupState::default()),
+            ids::TAGS => self.tags_offset = h.offset,
+            ids::TAG | ids::TARGETS | ids::SIMPLE_TAG => self.tag_builder.start(h.id, h.offset),
+            _ => {}
+        }
+    }
+
+    fn on_end(&mut self, h: ElementHeader, _end: u64) {
+        match h.id {
+            ids::EBML => {
+                if let Some(b) = self.header.take() {
+                    self.out.push_back(Event::Header(Arc::new(b.build())));
+                }
+            }
+            ids::INFO => {
+                if let Some(b) = self.info_builder.take() {
+                    self.info = Arc::new(b.0);
+                    self.out.push_back(Event::Info(self.info.clone()));
+                }
+            }
+            ids::TRACK_ENTRY => {
+                if let (Some(b), Some(list)) =
+                    (self.track_builder.take(), &mut self.tracks_building)
+                {
+                    if list.len() < self.limits.max_tracks {
+                        list.push(Arc::new(b.build()));
+                    } else {
+                        let error = Error::new(ErrorKind::LimitExceeded(Limit::Tracks), h.offset)
+                            .in_element(h.id);
+                        let length = h.size.unwrap_or(0) + u64::from(h.header_len);
+                        self.damage(Damage {
+                            offset: h.offset,
+                            length,
+                            error,
+                        });
+                    }
+                }
+            }
+            ids::TRACKS => {
+                if let Some(list) = self.tracks_building.take() {
+                    for t in &list {
+                        match self.announced.iter_mut().find(|a| a.number == t.number) {
+                            Some(a) if a.same_definition(t) => continue,
+                            Some(a) => *a = t.clone(),
+                            None => self.announced.push(t.clone()),
+                        }
+                        self.out.push_back(Event::Track(t.clone()));
+                    }
+                    self.tracks = Arc::from(list);
+                    if let Some(f) = &mut self.frag {
+                        f.meta.tracks = self.tracks.clone();
+                    }
+                }
+            }
+            ids::CLUSTER => self.cluster_open = false,
+            ids::BLOCK_GROUP => {
+                if let Some(g) = self.group.take() {
+                    if let Some((bh, data)) = &g.block {
+                        self.emit_block(bh, data, Some(&g));
+                    }
+                }
+            }
+            ids::SIMPLE_TAG => {
+                let keep = match &mut self.frag {
+                    Some(f) => {
+                        f.tags += 1;
+                        f.tags <= self.limits.max_tags_per_fragment
+                    }
+                    None => true,
+                };
+                if !keep
+                    && self
+                        .frag
+                        .as_ref()
+                        .is_some_and(|f| f.tags == self.limits.max_tags_per_fragment + 1)
+                {
+                    let error =
+                        Error::new(ErrorKind::LimitExceeded(Limit::TagsPerFragment), h.offset)
+                            .in_element(h.id);
+                    let length = h.size.unwrap_or(0) + u64::from(h.header_len);
+                    self.damage(Damage {
+                        offset: h.offset,
+                        length,
+                        error,
+                    });
+                }
+                self.tag_builder.end_simple_tag(keep);
+            }
+            ids::TAG => {
+                if let Some(tag) = self.tag_builder.end_tag() {
+                    let tags_offset = self.tags_offset;
+                    let f = self.ensure_fragment(tags_offset);
+                    for s in &tag.simple_tags {
+                        if let Some(v) = s.value.as_str() {
+                            f.meta.kvs.apply(&s.name, v);
+                        }
+                    }
+                    let position = match f.meta.cluster_offset {
+                        Some(_) => TagPosition::AfterCluster,
+                        None => TagPosition::BeforeCluster,
+                    };
+                    f.meta.tags.push(FragmentTag {
+                        tag,
+                        position,
+                        tags_offset,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_data(&mut self, h: ElementHeader, data: Bytes) {
+        match h.id {
+            ids::SIMPLE_BLOCK => self.emit_block(&h, &data, None),
+            ids::BLOCK => {
+                if let Some(g) = &mut self.group {
+                    g.block = Some((h, data));
+                }
+            }
+            ids::BLOCK_DURATION => {
+                if let Some(g) = &mut self.group {
+                    g.duration = value::uint(&data).ok();
+                }
+            }
+            ids::REFERENCE_BLOCK => {
+                if let Some(g) = &mut self.group {
+                    g.references += 1;
+                }
+            }
+            ids::DISCARD_PADDING => {
+                if let Some(g) = &mut self.group {
+                    g.discard_padding = value::int(&data).ok();
+                }
+            }
+            ids::TIMESTAMP => {
+                if self.cluster_open {
+                    self.cluster_timestamp = value::uint(&data).unwrap_or(0);
+                    if let Some(f) = &mut self.frag {
+                        f.meta.cluster_timestamp = Some(self.cluster_timestamp);
+                    }
+                }
+            }
+            _ => {
+                if let Some(b) = &mut self.header {
+                    b.leaf(h.id, &data);
+                } else if let Some(b) = &mut self.track_builder {
+                    b.leaf(h.id, &data);
+                } else if let Some(b) = &mut self.info_builder {
+                    b.leaf(h.id, &data);
+                } else {
+                    self.tag_builder.leaf(h.id, &data);
+                }
+            }
+        }
+    }
+
+    /// Splits a complete block into frames and queues them.
+    fn emit_block(&mut self, h: &ElementHeader, data: &Bytes, group: Option<&GroupState>) {
+        let fragment = self.ensure_fragment(h.offset).meta.index;
+        let bad = |kind: ErrorKind| Damage {
+            offset: h.offset,
+            length: h.size.unwrap_or(0) + u64::from(h.header_len),
+            error: Error::new(kind, h.offset).in_element(h.id),
+        };
+        let bh = match crate::ebml::vint::block_header(data) {
+            Ok(bh) => bh,
+            Err(kind) => return self.damage(bad(kind)),
+        };
+        let track = self.tracks.iter().find(|t| t.number == bh.track).cloned();
+        let scale = self.info.timestamp_scale;
+        let tts = track.as_ref().map_or(1.0, |t| t.track_timestamp_scale);
+        let delay = track.as_ref().map_or(0, |t| t.codec_delay_ns);
+        let default_duration = track.as_ref().and_then(|t| t.default_duration_ns);
+        let prefix = track
+            .as_ref()
+            .and_then(|t| t.stripped_header().cloned())
+            .unwrap_or_default();
+        let encoded = track.as_ref().is_some_and(|t| t.has_unsupported_encoding());
+        let block_duration_ns = group
+            .and_then(|g| g.duration)
+            .map(|d| ticks_to_ns(d as f64 * tts, scale));
+        let Some(pts0) = block_pts_ns(self.cluster_timestamp, bh.timestamp, scale, tts, delay)
+        else {
+            return self.damage(bad(ErrorKind::InvalidValue));
+        };
+        let keyframe = match group {
+            Some(g) => g.references == 0,
+            None => bh.flags & FLAG_KEY != 0,
+        };
+        let data_offset = h.data_offset();
+        let out = &mut self.out;
+        let mut count = 0u64;
+        let res = block::split(data, |off, len, i, n| {
+            let (step, duration_ns) = if n > 1 {
+                let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
+                (step, step)
+            } else {
+                (None, block_duration_ns.or(default_duration))
+            };
+            let pts_ns = step.map_or(pts0, |s| {
+                pts0.saturating_add((s as i64).saturating_mul(i as i64))
+            });
+            count += 1;
+            out.push_back(Event::Frame(Frame {
+                track: bh.track,
+                pts_ns,
+                duration_ns,
+                keyframe,
+                invisible: bh.flags & FLAG_INVISIBLE != 0,
+                discardable: group.is_none() && bh.flags & FLAG_DISCARDABLE != 0,
+                discard_padding_ns: group.and_then(|g| g.discard_padding),
+                data: data.slice(off..off + len),
+                prefix: prefix.clone(),
+                offset: data_offset + off as u64,
+                fragment,
+                lace_index: i as u16,
+                lace_count: n as u16,
+                encoded,
+            }));
+        });
+        if let Err(kind) = res {
+            return self.damage(bad(kind));
+        }
+        let keys = if keyframe { count } else { 0 };
+        if let Some(f) = &mut self.frag {
+            f.meta.frames += count;
+            f.meta.keyframes += keys;
+        }
+    }
+}
+
+/// `ticks × scale` in ns, rounded to the nearest ns.
+fn ticks_to_ns(ticks: f64, scale: u64) -> u64 {
+    (ticks * scale as f64).round() as u64
+}
+
+/// Presentation time of a block in ns: exact integer arithmetic when TrackTimestampScale is
+/// 1.0, nearest-ns rounding otherwise. `None` on overflow.
+fn block_pts_ns(cluster: u64, rel: i16, scale: u64, tts: f64, codec_delay: u64) -> Option<i64> {
+    let t = if tts == 1.0 {
+        (i128::from(cluster) + i128::from(rel)) * i128::from(scale)
+    } else {
+        ((cluster as f64 + f64::from(rel) * tts) * scale as f64).round() as i128
+    };
+    i64::try_from(t - i128::from(codec_delay)).ok()
+}
+
+/// Collects events into whole [`Fragment`]s.
+///
+/// ```
+/// use kinesis_video_parser::{Demuxer, FragmentAssembler, Status};
+/// let mut d = Demuxer::new();
+/// d.push(std::fs::read("testdata/kvs_like.mkv").unwrap_or_default());
+/// d.finish();
+/// let mut asm = FragmentAssembler::new();
+/// let mut fragments = vec![];
+/// loop {
+///     match d.poll() {
+///         Ok(Status::Ready(ev)) => fragments.extend(asm.push(ev)),
+///         Ok(_) => break,
+///         Err(e) => eprintln!("{e}"), // truncation; the cut fragment still follows
+///     }
+/// }
+/// # let _ = fragments;
+/// ```
+#[derive(Debug, Default)]
+pub struct FragmentAssembler {
+    frames: Vec<Frame>,
+    damage: Vec<Damage>,
+}
+
+impl FragmentAssembler {
+    /// An empty assembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes one event; returns a fragment when one closes.
+    pub fn push(&mut self, ev: Event) -> Option<Fragment> {
+        match ev {
+            Event::Frame(f) => self.frames.push(f),
+            Event::Damage(d) => self.damage.push(d),
+            Event::FragmentEnd(meta) => {
+                return Some(Fragment {
+                    meta: *meta,
+                    frames: std::mem::take(&mut self.frames),
+                    damage: std::mem::take(&mut self.damage),
+                })
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pts_arithmetic() {
+        assert_eq!(
+            block_pts_ns(1_700_000_000_000, 0, 1_000_000, 1.0, 0),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(block_pts_ns(0, -7, 1_000_000, 1.0, 0), Some(-7_000_000));
+        assert_eq!(
+            block_pts_ns(0, 0, 1_000_000, 1.0, 6_500_000),
+            Some(-6_500_000)
+        );
+        assert_eq!(block_pts_ns(100, 1, 20832, 1.0, 0), Some(101 * 20832));
+        assert_eq!(block_pts_ns(10, 1, 1_000_000, 0.5, 0), Some(10_500_000));
+        assert_eq!(block_pts_ns(u64::MAX, 0, 1_000_000, 1.0, 0), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! The input queue: the `Bytes` pieces pushed so far, consumed from the front.
+//!
+//! Bodies that lie inside one piece are handed out as zero-copy slices of it. A body that
+//! spans pieces is gathered once into a new buffer (the only copy the parser ever makes);
+//! the adapters read in large blocks so that this is rare. Skipped bytes are dropped
+//! without being gathered.
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+
+#[derive(Debug, Default)]
+pub(crate) struct Input {
+    chunks: VecDeque<Bytes>,
+    len: usize,
+    /// Absolute offset of the first byte in the queue.
+    pos: u64,
+}
+
+impl Input {
+    pub fn push(&mut self, b: Bytes) {
+        if !b.is_empty() {
+            self.len += b.len();
+            self.chunks.push_back(b);
+        }
+    }
+
+    /// Bytes available.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Absolute offset of the next byte.
+    #[inline]
+    pub fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// Up to `max` bytes from the front, contiguous: straight from the first piece when it
+    /// is long enough, else copied into `scratch`.
+    #[inline]
+    pub fn peek<'a>(&'a self, scratch: &'a mut [u8; 16], max: usize) -> &'a [u8] {
+        let max = max.min(16).min(self.len);
+        match self.chunks.front() {
+            Some(c) if c.len() >= max => &c[..max],
+            _ => {
+                let mut n = 0;
+                for c in &self.chunks {
+                    let k = (max - n).min(c.len());
+                    scratch[n..n + k].copy_from_slice(&c[..k]);
+                    n += k;
+                    if n == max {
+                        break;
+                    }
+                }
+                &scratch[..n]
+            }
+        }
+    }
+
+    /// The first piece, as much as is contiguous.
+    #[inline]
+    pub fn front(&self) -> &[u8] {
+        self.chunks.front().map_or(&[], |c| &c[..])
+    }
+
+    /// Removes and returns the first `n` bytes (`n <= len`).
+    pub fn take(&mut self, n: usize) -> Bytes {
+        debug_assert!(n <= self.len);
+        if n == 0 {
+            return Bytes::new();
+        }
+        self.len -= n;
+        self.pos += n as u64;
+        let front = self.chunks.front_mut().expect("take within len");
+        if front.len() > n {
+            return front.split_to(n);
+        }
+        if front.len() == n {
+            return self.chunks.pop_front().expect("front exists");
+        }
+        let mut out = BytesMut::with_capacity(n);
+        while out.len() < n {
+            let c = self.chunks.front_mut().expect("take within len");
+            let k = (n - out.len()).min(c.len());
+            out.extend_from_slice(&c[..k]);
+            if k == c.len() {
+                self.chunks.pop_front();
+            } else {
+                let _ = c.split_to(k);
+            }
+        }
+        out.freeze()
+    }
+
+    /// Drops up to `n` bytes from the front; returns how many were dropped.
+    pub fn skip(&mut self, n: u64) -> u64 {
+        let mut left = n.min(self.len as u64) as usize;
+        let done = left;
+        while left > 0 {
+            let c = self.chunks.front_mut().expect("skip within len");
+            if c.len() <= left {
+                left -= c.len();
+                self.chunks.pop_front();
+            } else {
+                let _ = c.split_to(left);
+                left = 0;
+            }
+        }
+        self.len -= done;
+        self.pos += done as u64;
+        done as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_within_and_across_pieces() {
+        let mut q = Input::default();
+        q.push(Bytes::from_static(b"abc"));
+        q.push(Bytes::from_static(b""));
+        q.push(Bytes::from_static(b"defg"));
+        let mut s = [0u8; 16];
+        assert_eq!(q.peek(&mut s, 5), b"abcde");
+        assert_eq!(&q.take(2)[..], b"ab");
+        assert_eq!(&q.take(3)[..], b"cde");
+        assert_eq!(q.pos(), 5);
+        assert_eq!(q.skip(10), 2);
+        assert_eq!(q.len(), 0);
+        assert_eq!(q.pos(), 7);
+        assert!(q.take(0).is_empty());
+    }
+
+    #[test]
+    fn take_inside_one_piece_is_zero_copy() {
+        let src = Bytes::from_static(b"0123456789");
+        let mut q = Input::default();
+        q.push(src.clone());
+        let _ = q.take(3);
+        let t = q.take(4);
+        assert_eq!(t.as_ptr(), src[3..].as_ptr());
+    }
+}

@@ -1,0 +1,475 @@
+//! The incremental, I/O-free element reader.
+//!
+//! ```text
+//!            push(bytes)                     finish()
+//!                 |                              |
+//!   +--------+  header parsed  +------------+    |   +---------+
+//!   | Header |---------------->| Leaf/Skip  |----+-->| Closing |--> Done
+//!   +--------+<----------------+------------+        +---------+
+//!     |    ^  body consumed                             ^
+//!     |    | sync point found (Damage event)            | end of input
+//!     v    |                                            |
+//!   +--------+------------------------------------------+
+//!   | Resync |  scanning for EBML header / Cluster / level-1 element
+//!   +--------+
+//! ```
+//!
+//! Open masters sit on an explicit stack bounded by [`Limits::max_depth`]; nothing recurses on
+//! input. Leaves are buffered only once all their bytes have arrived, and only when their
+//! declared size is within [`Limits::max_element_size`]. Unknown elements and Void are
+//! skipped without buffering.
+
+use bytes::Bytes;
+
+use super::input::Input;
+use super::vint::{self, Parsed};
+use super::ElementId;
+use crate::error::{Error, ErrorKind, Limit};
+use crate::limits::Limits;
+use crate::mkv::ids::{self, schema, ElementType, Parent, LEVEL1};
+use crate::Status;
+
+/// The header of one element: where it is and how big it says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElementHeader {
+    /// The element ID.
+    pub id: ElementId,
+    /// Byte offset of the element's first header byte.
+    pub offset: u64,
+    /// Length of the ID plus size fields (2–12 bytes).
+    pub header_len: u8,
+    /// Declared body size; `None` means "unknown" (Segment and Cluster only).
+    pub size: Option<u64>,
+}
+
+impl ElementHeader {
+    /// Byte offset of the element body.
+    pub fn data_offset(&self) -> u64 {
+        self.offset + u64::from(self.header_len)
+    }
+
+    /// Byte offset just past the element, when its size is known.
+    pub fn end(&self) -> Option<u64> {
+        self.size.and_then(|s| self.data_offset().checked_add(s))
+    }
+}
+
+/// What was skipped over after structural damage, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// Offset of the first byte that could not be parsed.
+    pub offset: u64,
+    /// Number of bytes skipped before the next point that validates.
+    pub length: u64,
+    /// What was wrong at `offset`.
+    pub error: Error,
+}
+
+/// One element-level event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElementEvent {
+    /// A master element starts; its children follow.
+    Start(ElementHeader),
+    /// A master element ends at `end` (its declared end, or where an element that cannot be
+    /// its child, a new document, damage, or the end of input closed it).
+    End(ElementHeader, u64),
+    /// A leaf element with its whole body (a zero-copy slice of the input).
+    Data(ElementHeader, Bytes),
+    /// An element whose body is skipped without being buffered: Void, unknown IDs, and
+    /// misplaced known IDs inside known-size masters.
+    Skipped(ElementHeader),
+    /// Bytes skipped over after structural damage, up to the next point that validates.
+    Damage(Damage),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Header,
+    Leaf(ElementHeader, usize),
+    Skip(ElementHeader, u64),
+    Resync(u64),
+    Closing,
+    Done,
+}
+
+/// Reads EBML elements from pushed bytes, one event at a time.
+///
+/// ```
+/// use bytes::Bytes;
+/// use kinesis_video_parser::{ElementEvent, ElementReader, Limits, Status};
+/// // EBML header holding DocType "webm", split in two pieces.
+/// let bytes = [0x1A, 0x45, 0xDF, 0xA3, 0x87, 0x42, 0x82, 0x84, b'w', b'e', b'b', b'm'];
+/// let mut r = ElementReader::new(Limits::default());
+/// r.push(Bytes::copy_from_slice(&bytes[..6]));
+/// assert!(matches!(r.next(), Ok(Status::Ready(ElementEvent::Start(h))) if h.id.name() == "EBML"));
+/// assert!(matches!(r.next(), Ok(Status::NeedMore(_))));
+/// r.push(Bytes::copy_from_slice(&bytes[6..]));
+/// r.finish();
+/// assert!(matches!(r.next(), Ok(Status::Ready(ElementEvent::Data(h, d))) if h.id.name() == "DocType" && &d[..] == b"webm"));
+/// assert!(matches!(r.next(), Ok(Status::Ready(ElementEvent::End(..)))));
+/// assert!(matches!(r.next(), Ok(Status::Done)));
+/// ```
+#[derive(Debug)]
+pub struct ElementReader {
+    input: Input,
+    stack: Vec<ElementHeader>,
+    state: State,
+    eof: bool,
+    limits: Limits,
+    max_size_len: usize,
+    /// After a resync, masters above this depth are closed before anything else.
+    pop_to: usize,
+    /// Where the current damage started (while resyncing).
+    damage: Option<Error>,
+}
+
+impl ElementReader {
+    /// A reader with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        ElementReader {
+            input: Input::default(),
+            stack: Vec::new(),
+            state: State::Header,
+            eof: false,
+            limits,
+            max_size_len: 8,
+            pop_to: usize::MAX,
+            damage: None,
+        }
+    }
+
+    /// Appends input. Pieces may have any size, down to one byte.
+    pub fn push(&mut self, bytes: Bytes) {
+        if !self.eof {
+            self.input.push(bytes);
+        }
+    }
+
+    /// Declares the end of input: from now on a shortfall is truncation.
+    pub fn finish(&mut self) {
+        self.eof = true;
+    }
+
+    /// `true` once [`finish`](Self::finish) was called.
+    pub fn is_finished(&self) -> bool {
+        self.eof
+    }
+
+    /// Absolute offset of the next unread byte.
+    pub fn position(&self) -> u64 {
+        self.input.pos()
+    }
+
+    /// Bytes pushed but not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.input.len()
+    }
+
+    /// The open master elements, outermost first.
+    pub fn open_elements(&self) -> &[ElementHeader] {
+        &self.stack
+    }
+
+    /// The next event, `NeedMore` when the input runs short, `Done` after the end.
+    ///
+    /// # Errors
+    /// Only truncation, once, after [`finish`](Self::finish) when the input ended inside an
+    /// element. Damage is an event ([`ElementEvent::Damage`]); reading resumes after it.
+    pub fn next(&mut self) -> Result<Status<ElementEvent>, Error> {
+        loop {
+            match self.state {
+                State::Done => return Ok(Status::Done),
+                State::Closing => {
+                    return Ok(match self.stack.pop() {
+                        Some(h) => Status::Ready(ElementEvent::End(h, self.input.pos())),
+                        None => {
+                            self.state = State::Done;
+                            Status::Done
+                        }
+                    })
+                }
+                State::Header => {
+                    if let Some(ev) = self.header()? {
+                        return Ok(ev);
+                    }
+                }
+                State::Leaf(h, size) => {
+                    if self.input.len() >= size {
+                        let data = self.input.take(size);
+                        self.state = State::Header;
+                        self.after_leaf(&h, &data);
+                        return Ok(Status::Ready(ElementEvent::Data(h, data)));
+                    }
+                    if self.eof {
+                        return Err(self.truncate(h.offset, h.id));
+                    }
+                    return Ok(Status::NeedMore(size - self.input.len()));
+                }
+                State::Skip(h, remaining) => {
+                    let left = remaining - self.input.skip(remaining);
+                    if left == 0 {
+                        self.state = State::Header;
+                        continue;
+                    }
+                    self.state = State::Skip(h, left);
+                    if self.eof {
+                        return Err(self.truncate(h.offset, h.id));
+                    }
+                    return Ok(Status::NeedMore(left.min(1 << 20) as usize));
+                }
+                State::Resync(start) => return self.resync(start),
+            }
+        }
+    }
+
+    /// Ends the input inside an element: everything left is dropped, open masters close.
+    fn truncate(&mut self, offset: u64, id: ElementId) -> Error {
+        self.input.skip(u64::MAX);
+        self.state = State::Closing;
+        Error::new(ErrorKind::Truncated, offset).in_element(id)
+    }
+
+    fn pop(&mut self) -> Status<ElementEvent> {
+        let h = self.stack.pop().expect("pop with open element");
+        Status::Ready(ElementEvent::End(h, self.input.pos()))
+    }
+
+    fn damage(&mut self, kind: ErrorKind, at: u64, id: Option<ElementId>) {
+        let mut e = Error::new(kind, at);
+        if let Some(id) = id.or(self.stack.last().map(|h| h.id)) {
+            e = e.in_element(id);
+        }
+        self.damage = Some(e);
+        // Never scan from the same byte twice: resync starts one past the bad element.
+        self.input.skip(1);
+        self.state = State::Resync(at);
+    }
+
+    /// Header state: close what ended, parse the next header and decide what it is.
+    fn header(&mut self) -> Result<Option<Status<ElementEvent>>, Error> {
+        if self.stack.len() > self.pop_to {
+            return Ok(Some(self.pop()));
+        }
+        self.pop_to = usize::MAX;
+        let pos = self.input.pos();
+        if let Some(top) = self.stack.last() {
+            if top.end() == Some(pos) {
+                return Ok(Some(self.pop()));
+            }
+        }
+        let mut scratch = [0u8; 16];
+        let buf = self.input.peek(&mut scratch, 12);
+        let h = match vint::run(vint::element_header(buf, self.max_size_len)) {
+            Parsed::Done(h) => h,
+            Parsed::Incomplete(n) => {
+                if !self.eof {
+                    return Ok(Some(Status::NeedMore(n)));
+                }
+                if self.input.len() > 0 {
+                    let id = self.stack.last().map_or(ids::SEGMENT, |h| h.id);
+                    return Err(self.truncate(pos, id));
+                }
+                // Clean end between elements: known-size masters not yet complete are cut.
+                self.state = State::Closing;
+                if let Some(cut) = self
+                    .stack
+                    .iter()
+                    .rev()
+                    .find(|h| h.end().is_some_and(|e| e > pos))
+                {
+                    return Err(Error::new(ErrorKind::Truncated, cut.offset).in_element(cut.id));
+                }
+                return Ok(None);
+            }
+            Parsed::Error(kind) => {
+                self.damage(kind, pos, None);
+                return Ok(None);
+            }
+        };
+        let hdr = ElementHeader {
+            id: h.id,
+            offset: pos,
+            header_len: h.len,
+            size: h.size,
+        };
+        let parent = self.stack.last().copied();
+
+        // A new EBML header closes everything that is open.
+        if h.id == ids::EBML && parent.is_some() {
+            return Ok(Some(self.pop()));
+        }
+        let sch = schema(h.id);
+        // An unknown-size master ends at an element that belongs to an ancestor level.
+        if let Some(p) = parent {
+            if p.size.is_none() && !ids::is_child_of(h.id, Some(p.id)) && self.closes_unknown(h.id)
+            {
+                return Ok(Some(self.pop()));
+            }
+        }
+        let valid = match parent {
+            None => matches!(h.id, ids::EBML | ids::SEGMENT | ids::VOID | ids::CRC32),
+            Some(p) if p.id == ids::SEGMENT => {
+                LEVEL1.contains(&h.id) || matches!(h.id, ids::VOID | ids::CRC32)
+            }
+            Some(p) => ids::is_child_of(h.id, Some(p.id)),
+        };
+        let structural = parent.is_none_or(|p| p.id == ids::SEGMENT);
+        if !valid && structural {
+            self.damage(ErrorKind::InvalidElementId, pos, Some(h.id));
+            return Ok(None);
+        }
+        let end = match h.size {
+            None => {
+                if !(valid && sch.is_some_and(|s| s.unknown_size_allowed)) {
+                    self.damage(ErrorKind::UnknownSizeNotAllowed, pos, Some(h.id));
+                    return Ok(None);
+                }
+                None
+            }
+            Some(s) => match hdr.data_offset().checked_add(s) {
+                Some(e) => Some(e),
+                None => {
+                    self.damage(ErrorKind::ChildExceedsParent, pos, Some(h.id));
+                    return Ok(None);
+                }
+            },
+        };
+        if let (Some(e), Some(pe)) = (end, parent.and_then(|p| p.end())) {
+            if e > pe {
+                self.damage(ErrorKind::ChildExceedsParent, pos, Some(h.id));
+                return Ok(None);
+            }
+        }
+        let ty = sch.map(|s| s.ty);
+        if valid && ty == Some(ElementType::Master) {
+            if self.stack.len() >= self.limits.max_depth {
+                self.damage(ErrorKind::LimitExceeded(Limit::Depth), pos, Some(h.id));
+                return Ok(None);
+            }
+            self.input.skip(u64::from(h.len));
+            self.stack.push(hdr);
+            if h.id == ids::EBML {
+                self.max_size_len = 8;
+            }
+            return Ok(Some(Status::Ready(ElementEvent::Start(hdr))));
+        }
+        let size = h.size.expect("unknown size only on masters");
+        if !valid || h.id == ids::VOID {
+            self.input.skip(u64::from(h.len));
+            self.state = State::Skip(hdr, size);
+            return Ok(Some(Status::Ready(ElementEvent::Skipped(hdr))));
+        }
+        if size > self.limits.max_element_size || size > self.limits.max_buffered {
+            self.damage(
+                ErrorKind::LimitExceeded(Limit::ElementSize),
+                pos,
+                Some(h.id),
+            );
+            return Ok(None);
+        }
+        self.input.skip(u64::from(h.len));
+        self.state = State::Leaf(hdr, size as usize);
+        Ok(None)
+    }
+
+    /// `true` if `id` belongs to a level above the innermost open master: the top level, or
+    /// a child of some open master.
+    fn closes_unknown(&self, id: ElementId) -> bool {
+        match schema(id).map(|s| s.parent) {
+            Some(Parent::Root) => true,
+            Some(Parent::Id(_)) => self.stack.iter().any(|o| ids::is_child_of(id, Some(o.id))),
+            _ => false,
+        }
+    }
+
+    fn after_leaf(&mut self, h: &ElementHeader, data: &[u8]) {
+        if h.id == ids::EBML_MAX_SIZE_LENGTH && self.stack.last().is_some_and(|p| p.id == ids::EBML)
+        {
+            // Honour a narrower bound; Matroska allows at most 8, so wider values mean 8.
+            self.max_size_len = match super::value::uint(data) {
+                Ok(n @ 1..=8) => n as usize,
+                _ => 8,
+            };
+        }
+    }
+
+    /// Scans for the next point that validates and reports what was skipped.
+    fn resync(&mut self, start: u64) -> Result<Status<ElementEvent>, Error> {
+        loop {
+            if self.input.len() < 16 && !self.eof {
+                return Ok(Status::NeedMore(16 - self.input.len()));
+            }
+            let pos = self.input.pos();
+            if self.input.len() == 0 {
+                let error = self.damage.take().expect("damage recorded");
+                self.state = State::Header;
+                return Ok(Status::Ready(ElementEvent::Damage(Damage {
+                    offset: start,
+                    length: pos - start,
+                    error,
+                })));
+            }
+            if let Some(depth) = self.sync_here(pos) {
+                let error = self.damage.take().expect("damage recorded");
+                self.pop_to = depth;
+                self.state = State::Header;
+                return Ok(Status::Ready(ElementEvent::Damage(Damage {
+                    offset: start,
+                    length: pos - start,
+                    error,
+                })));
+            }
+            // Skip to the next byte that can start a sync ID (at least one byte: progress).
+            let front = self.input.front();
+            let next = front[1..]
+                .iter()
+                .position(|b| SYNC_FIRST_BYTES.contains(b))
+                .map_or(front.len(), |i| i + 1);
+            self.input.skip(next as u64);
+        }
+    }
+
+    /// If a resync point starts at the front of the input, the stack depth to pop to.
+    fn sync_here(&self, pos: u64) -> Option<usize> {
+        let mut scratch = [0u8; 16];
+        let buf = self.input.peek(&mut scratch, 16);
+        let Parsed::Done(h) = vint::run(vint::element_header(buf, 8)) else {
+            return None;
+        };
+        let body = &buf[usize::from(h.len)..];
+        let seg = self.stack.iter().rposition(|o| o.id == ids::SEGMENT);
+        match h.id {
+            ids::EBML => h.size.is_some_and(|s| s <= 4096).then_some(0),
+            ids::SEGMENT => Some(0),
+            ids::CLUSTER => {
+                let seg = seg?;
+                let first_child_ok = matches!(
+                    vint::run(vint::element_id(body)),
+                    Parsed::Done(ids::TIMESTAMP | ids::CRC32)
+                );
+                (first_child_ok && self.fits_in(seg, pos, h.size)).then_some(seg + 1)
+            }
+            id if LEVEL1.contains(&id) => {
+                let seg = seg?;
+                let size = h.size?;
+                if size > self.limits.max_element_size || !self.fits_in(seg, pos, Some(size)) {
+                    return None;
+                }
+                let child_ok = size == 0
+                    || matches!(vint::run(vint::element_id(body)), Parsed::Done(c) if ids::is_child_of(c, Some(id)));
+                child_ok.then_some(seg + 1)
+            }
+            _ => None,
+        }
+    }
+
+    fn fits_in(&self, seg: usize, pos: u64, size: Option<u64>) -> bool {
+        match self.stack[seg].end() {
+            None => true,
+            Some(end) => pos < end && size.is_none_or(|s| pos.saturating_add(s) < end),
+        }
+    }
+}
+
+/// First bytes of the IDs resync looks for (EBML header, Segment, level-1 elements).
+const SYNC_FIRST_BYTES: [u8; 10] = [0x1A, 0x18, 0x11, 0x15, 0x16, 0x1F, 0x1C, 0x19, 0x10, 0x12];

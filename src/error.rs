@@ -1,0 +1,173 @@
+//! The crate's one error type.
+//!
+//! Every error carries a [`ErrorKind`], the byte offset in the input where the problem was
+//! found, and the element it happened in (when known). Damage inside a stream does not stop
+//! the [`Demuxer`](crate::Demuxer): it is reported as an [`Event::Damage`](crate::Event::Damage)
+//! carrying one of these errors, and parsing resumes at the next point that validates.
+
+use std::fmt;
+
+use crate::ebml::ElementId;
+
+/// What went wrong.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A variable-size integer starts with `0x00` (a width above 8) or is wider than the
+    /// document allows (`EBMLMaxIDLength` / `EBMLMaxSizeLength`).
+    InvalidVint,
+    /// An element ID that is not valid where it stands: a reserved value, or an ID that
+    /// Matroska does not allow at the top level or directly inside a Segment.
+    InvalidElementId,
+    /// An element other than Segment or Cluster declares an unknown size.
+    UnknownSizeNotAllowed,
+    /// An element's declared end lies past the end of its known-size parent.
+    ChildExceedsParent,
+    /// A leaf value that cannot be decoded (for example a float of 3 bytes).
+    InvalidValue,
+    /// A SimpleBlock or Block header that makes no sense (too short, bad track number).
+    InvalidBlock,
+    /// A lace header that does not add up (sizes past the block, fixed lace not divisible).
+    InvalidLacing,
+    /// A configured [`Limits`](crate::Limits) bound would be exceeded.
+    LimitExceeded(Limit),
+    /// A CRC-32 element does not match the data it covers.
+    ChecksumMismatch,
+    /// The input ended inside an element.
+    Truncated,
+    /// Valid input that this crate does not handle (for example zlib content compression).
+    Unsupported,
+    /// An I/O error from the underlying reader (adapters only).
+    Io(std::io::ErrorKind),
+}
+
+/// Which limit of [`Limits`](crate::Limits) was hit.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// [`Limits::max_element_size`](crate::Limits::max_element_size).
+    ElementSize,
+    /// [`Limits::max_depth`](crate::Limits::max_depth).
+    Depth,
+    /// [`Limits::max_tracks`](crate::Limits::max_tracks).
+    Tracks,
+    /// [`Limits::max_tags_per_fragment`](crate::Limits::max_tags_per_fragment).
+    TagsPerFragment,
+    /// [`Limits::max_buffered`](crate::Limits::max_buffered).
+    Buffered,
+}
+
+impl ErrorKind {
+    /// A short, stable, human-readable description (used in `Display` and in `inspect`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorKind::InvalidVint => "invalid variable-size integer",
+            ErrorKind::InvalidElementId => "invalid element ID",
+            ErrorKind::UnknownSizeNotAllowed => "unknown size not allowed on this element",
+            ErrorKind::ChildExceedsParent => "child exceeds parent",
+            ErrorKind::InvalidValue => "invalid value",
+            ErrorKind::InvalidBlock => "invalid block header",
+            ErrorKind::InvalidLacing => "invalid lacing",
+            ErrorKind::LimitExceeded(Limit::ElementSize) => "element size limit exceeded",
+            ErrorKind::LimitExceeded(Limit::Depth) => "nesting depth limit exceeded",
+            ErrorKind::LimitExceeded(Limit::Tracks) => "track count limit exceeded",
+            ErrorKind::LimitExceeded(Limit::TagsPerFragment) => "tags per fragment limit exceeded",
+            ErrorKind::LimitExceeded(Limit::Buffered) => "buffered bytes limit exceeded",
+            ErrorKind::ChecksumMismatch => "CRC-32 mismatch",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Io(_) => "I/O error",
+        }
+    }
+}
+
+/// An error with its position: a kind, the byte offset, and the element it happened in.
+///
+/// ```
+/// use kinesis_video_parser::{Error, ErrorKind};
+/// let e = Error::new(ErrorKind::Truncated, 1234);
+/// assert_eq!(e.kind(), ErrorKind::Truncated);
+/// assert_eq!(e.offset(), 1234);
+/// assert_eq!(e.to_string(), "truncated at byte 1234");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    offset: u64,
+    element: Option<ElementId>,
+    detail: Option<&'static str>,
+}
+
+impl Error {
+    /// An error of `kind` at byte `offset`.
+    pub fn new(kind: ErrorKind, offset: u64) -> Self {
+        Error {
+            kind,
+            offset,
+            element: None,
+            detail: None,
+        }
+    }
+
+    /// Sets the element the error happened in.
+    pub fn in_element(mut self, id: ElementId) -> Self {
+        self.element = Some(id);
+        self
+    }
+
+    /// Adds a short static explanation.
+    pub fn with_detail(mut self, detail: &'static str) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Byte offset in the input (counted from the first byte ever pushed).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The element in which the error happened, when known.
+    pub fn element(&self) -> Option<ElementId> {
+        self.element
+    }
+
+    /// A short explanation beyond the kind, when there is one.
+    pub fn detail(&self) -> Option<&'static str> {
+        self.detail
+    }
+
+    /// `true` for truncation (the input ended inside an element).
+    pub fn is_truncation(&self) -> bool {
+        self.kind == ErrorKind::Truncated
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.as_str())?;
+        if let Some(d) = self.detail {
+            write!(f, " ({d})")?;
+        }
+        write!(f, " at byte {}", self.offset)?;
+        if let Some(id) = self.element {
+            write!(f, " in {}", id.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io(e.kind()), 0)
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,167 @@
+//! The sync adapter: a [`Demuxer`] fed from a `std::io::Read`, as an `Iterator`.
+
+use std::io::{ErrorKind as IoKind, Read};
+
+use bytes::BytesMut;
+
+use crate::demux::{Demuxer, Event, FragmentAssembler, Options};
+use crate::error::Error;
+use crate::frame::{Fragment, Frame};
+use crate::Status;
+
+/// Default size of one read: 64 KiB.
+pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
+
+/// Reads a stream through a [`Demuxer`], yielding its events.
+///
+/// Each read fills a fresh buffer of at least [`DEFAULT_READ_SIZE`] bytes (more when the
+/// element being read needs more), which is pushed whole: frames are slices of it.
+/// Truncation is yielded as an `Err` item; iteration may continue after it to receive the
+/// closing events. I/O errors end the iteration.
+///
+/// ```
+/// use kinesis_video_parser::{Event, ReadDemuxer};
+/// let bytes: &[u8] = &[0x1A, 0x45, 0xDF, 0xA3, 0x80, 0x18, 0x53, 0x80, 0x67, 0xFF];
+/// let events: Vec<_> = ReadDemuxer::new(bytes).collect::<Result<_, _>>()?;
+/// assert!(matches!(events.last(), Some(Event::FragmentEnd(m)) if m.complete && m.frames == 0));
+/// # Ok::<(), kinesis_video_parser::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ReadDemuxer<R> {
+    demux: Demuxer,
+    read: R,
+    read_size: usize,
+    failed: bool,
+}
+
+impl<R: Read> ReadDemuxer<R> {
+    /// Reads `read` with default options.
+    pub fn new(read: R) -> Self {
+        Self::with_options(read, Options::default())
+    }
+
+    /// Reads `read` with the given options.
+    pub fn with_options(read: R, options: Options) -> Self {
+        ReadDemuxer {
+            demux: Demuxer::with_options(options),
+            read,
+            read_size: DEFAULT_READ_SIZE,
+            failed: false,
+        }
+    }
+
+    /// Sets the size of one read (at least 1 byte).
+    pub fn with_read_size(mut self, bytes: usize) -> Self {
+        self.read_size = bytes.max(1);
+        self
+    }
+
+    /// The core, for its accessors (position, tracks, current fragment).
+    pub fn demuxer(&self) -> &Demuxer {
+        &self.demux
+    }
+
+    /// Only the frames (other events are dropped; truncation is still an `Err`).
+    pub fn frames(self) -> Frames<R> {
+        Frames(self)
+    }
+
+    /// Whole fragments.
+    pub fn fragments(self) -> Fragments<R> {
+        Fragments {
+            inner: self,
+            asm: FragmentAssembler::new(),
+        }
+    }
+
+    /// Reads once; returns `false` at end of input.
+    fn fill(&mut self, needed: usize) -> Result<(), Error> {
+        let size = self
+            .read_size
+            .max(needed.min(crate::Limits::default().max_element_size as usize));
+        let mut buf = BytesMut::zeroed(size);
+        loop {
+            match self.read.read(&mut buf) {
+                Ok(0) => {
+                    self.demux.finish();
+                    return Ok(());
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    self.demux.push(buf.freeze());
+                    return Ok(());
+                }
+                Err(e) if e.kind() == IoKind::Interrupted => continue,
+                Err(e) => {
+                    let err = Error::from(e);
+                    return Err(Error::new(err.kind(), self.demux.position()));
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for ReadDemuxer<R> {
+    type Item = Result<Event, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            match self.demux.poll() {
+                Ok(Status::Ready(ev)) => return Some(Ok(ev)),
+                Ok(Status::Done) => return None,
+                Ok(Status::NeedMore(n)) => {
+                    if let Err(e) = self.fill(n) {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Frame-at-a-time iterator; see [`ReadDemuxer::frames`].
+#[derive(Debug)]
+pub struct Frames<R>(ReadDemuxer<R>);
+
+impl<R: Read> Iterator for Frames<R> {
+    type Item = Result<Frame, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.0.next()? {
+                Ok(Event::Frame(f)) => return Some(Ok(f)),
+                Ok(_) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Whole-fragment iterator; see [`ReadDemuxer::fragments`].
+#[derive(Debug)]
+pub struct Fragments<R> {
+    inner: ReadDemuxer<R>,
+    asm: FragmentAssembler,
+}
+
+impl<R: Read> Iterator for Fragments<R> {
+    type Item = Result<Fragment, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.inner.next()? {
+                Ok(ev) => {
+                    if let Some(f) = self.asm.push(ev) {
+                        return Some(Ok(f));
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}

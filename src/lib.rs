@@ -1,0 +1,72 @@
+//! # kinesis-video-parser
+//!
+//! A zero-copy, incremental EBML/Matroska parser for Amazon Kinesis Video Streams output
+//! (GetMedia, GetMediaForFragmentList, producer-SDK streams) and ordinary MKV/WebM files.
+//!
+//! Bytes go in, in pieces of any size; typed events come out: tracks, frames (as soon as
+//! their block is complete), and fragments with their KVS metadata. Damage is reported and
+//! skipped; truncation is reported at the end; memory is bounded by [`Limits`].
+//!
+//! ## Which entry point?
+//!
+//! | you have | use |
+//! |---|---|
+//! | bytes arriving from anywhere (network callbacks, channels) | [`Demuxer`]: `push`, `poll`, `finish` |
+//! | a `std::io::Read` (file, stdin, blocking HTTP body) | [`ReadDemuxer`]: an `Iterator` of events, frames or fragments |
+//! | whole fragments rather than single frames | [`FragmentAssembler`], or [`ReadDemuxer::fragments`] |
+//! | the raw element tree (tools) | [`ElementReader`] |
+//!
+//! ## Example
+//!
+//! ```no_run
+//! use kinesis_video_parser::{Event, ReadDemuxer};
+//! let file = std::fs::File::open("testdata/kvs_like.mkv")?;
+//! for fragment in ReadDemuxer::new(file).fragments() {
+//!     let fragment = fragment?;
+//!     println!(
+//!         "fragment {:?}: {} frames, complete: {}",
+//!         fragment.meta.kvs.fragment_number,
+//!         fragment.frames.len(),
+//!         fragment.meta.complete
+//!     );
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Features
+//! None yet; the default build needs no system library.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod demux;
+pub mod ebml;
+mod error;
+mod frame;
+mod io;
+pub mod kvs;
+mod limits;
+pub mod mkv;
+
+pub use demux::{Demuxer, Event, FragmentAssembler, Options};
+pub use ebml::reader::Damage;
+pub use ebml::{ElementEvent, ElementHeader, ElementId, ElementReader};
+pub use error::{Error, ErrorKind, Limit, Result};
+pub use frame::{Fragment, FragmentMeta, FragmentTag, Frame, TagPosition};
+pub use io::read::{Fragments, Frames, ReadDemuxer};
+pub use kvs::{FragmentNumber, KvsMetadata, KvsTimestamp};
+pub use limits::Limits;
+pub use mkv::{
+    AudioSettings, EbmlHeader, SegmentInfo, SimpleTag, Tag, TagValue, Targets, Track, TrackKind,
+    VideoSettings,
+};
+
+/// The answer of an incremental step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status<T> {
+    /// An item is ready.
+    Ready(T),
+    /// More input is needed: at least this many bytes (a hint; any amount may be pushed).
+    NeedMore(usize),
+    /// The input is finished and everything has been delivered.
+    Done,
+}
