@@ -17,8 +17,8 @@ use bytes::{Bytes, BytesMut};
 use json::{hex, Obj};
 use kinesis_video_parser::ebml::{decode_value, Value};
 use kinesis_video_parser::{
-    Damage, ElementEvent, ElementReader, Error, Event, FragmentMeta, Frame, Limits, ReadDemuxer,
-    Status, TagValue, Track,
+    Damage, ElementEvent, ElementReader, Error, Event, FragmentMeta, Frame, Limits, ReadDemuxer, Status, TagValue,
+    Track,
 };
 
 const USAGE: &str = "usage: inspect [--json] [--elements] <FILE | ->";
@@ -30,11 +30,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        json: false,
-        elements: false,
-        input: String::new(),
-    };
+    let mut a = Args { json: false, elements: false, input: String::new() };
     let mut input = None;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
@@ -80,11 +76,7 @@ fn main() -> ExitCode {
         }
     };
     let mut out = BufWriter::new(io::stdout().lock());
-    let result = if args.elements {
-        elements(input, &mut out)
-    } else {
-        events(input, args.json, &mut out)
-    };
+    let result = if args.elements { elements(input, &mut out) } else { events(input, args.json, &mut out) };
     let flushed = out.flush();
     match (result, flushed) {
         (Ok(clean), Ok(())) => ExitCode::from(if clean { 0 } else { 1 }),
@@ -108,14 +100,10 @@ struct Totals {
 fn events(input: Box<dyn Read>, as_json: bool, out: &mut impl Write) -> io::Result<bool> {
     let mut demux = ReadDemuxer::new(input);
     let mut t = Totals::default();
-    while let Some(item) = demux.next() {
+    for item in demux.by_ref() {
         match item {
             Ok(Event::Track(track)) => {
-                let line = if as_json {
-                    track_json(&track)
-                } else {
-                    track_text(&track)
-                };
+                let line = if as_json { track_json(&track) } else { track_text(&track) };
                 writeln!(out, "{line}")?;
             }
             Ok(Event::Frame(f)) => {
@@ -126,20 +114,12 @@ fn events(input: Box<dyn Read>, as_json: bool, out: &mut impl Write) -> io::Resu
             }
             Ok(Event::FragmentEnd(m)) => {
                 t.fragments += 1;
-                let line = if as_json {
-                    fragment_json(&m)
-                } else {
-                    fragment_text(&m)
-                };
+                let line = if as_json { fragment_json(&m) } else { fragment_text(&m) };
                 writeln!(out, "{line}")?;
             }
             Ok(Event::Damage(d)) => {
                 t.damaged = true;
-                let line = if as_json {
-                    damage_json(&d)
-                } else {
-                    damage_text(&d)
-                };
+                let line = if as_json { damage_json(&d) } else { damage_text(&d) };
                 writeln!(out, "{line}")?;
             }
             Ok(_) => {}
@@ -172,11 +152,7 @@ fn events(input: Box<dyn Read>, as_json: bool, out: &mut impl Write) -> io::Resu
             (false, true) => "damaged",
             (true, true) => "damaged and truncated",
         };
-        writeln!(
-            out,
-            "end: {bytes} bytes, {} fragments, {} frames, {state}",
-            t.fragments, t.frames
-        )?;
+        writeln!(out, "end: {bytes} bytes, {} fragments, {} frames, {state}", t.fragments, t.frames)?;
     }
     Ok(!t.truncated && !t.damaged)
 }
@@ -190,10 +166,7 @@ fn track_json(t: &Track) -> String {
         .u64("uid", t.uid)
         .str("kind", t.kind.as_str())
         .str("codec_id", &t.codec_id)
-        .opt_str(
-            "codec_private_hex",
-            t.codec_private.as_ref().map(|c| hex(c)).as_deref(),
-        )
+        .opt_str("codec_private_hex", t.codec_private.as_ref().map(|c| hex(c)).as_deref())
         .opt_str("name", t.name.as_deref())
         .opt_str("language", t.language.as_deref())
         .opt_u64("default_duration_ns", t.default_duration_ns)
@@ -262,18 +235,9 @@ fn fragment_json(m: &FragmentMeta) -> String {
     Obj::new()
         .str("type", "fragment")
         .u64("index", m.index)
-        .opt_str(
-            "fragment_number",
-            k.fragment_number.as_ref().map(|n| n.as_str()),
-        )
-        .opt_u64(
-            "server_timestamp_ms",
-            k.server_timestamp.as_ref().map(|t| t.millis()),
-        )
-        .opt_u64(
-            "producer_timestamp_ms",
-            k.producer_timestamp.as_ref().map(|t| t.millis()),
-        )
+        .opt_str("fragment_number", k.fragment_number.as_ref().map(|n| n.as_str()))
+        .opt_u64("server_timestamp_ms", k.server_timestamp.as_ref().map(|t| t.millis()))
+        .opt_u64("producer_timestamp_ms", k.producer_timestamp.as_ref().map(|t| t.millis()))
         .opt_u64("millis_behind_now", k.millis_behind_now)
         .opt_str("continuation_token", k.continuation_token.as_deref())
         .opt_str("error_code", k.error_code.as_deref())
@@ -314,11 +278,7 @@ fn fragment_text(m: &FragmentMeta) -> String {
     if user > 0 {
         s += &format!(", {user} user tags");
     }
-    s += if m.complete {
-        ", complete"
-    } else {
-        ", INCOMPLETE"
-    };
+    s += if m.complete { ", complete" } else { ", INCOMPLETE" };
     if k.is_kvs_complete() {
         s += " (kvs-complete)";
     }
@@ -335,10 +295,7 @@ fn damage_json(d: &Damage) -> String {
 }
 
 fn damage_text(d: &Damage) -> String {
-    format!(
-        "DAMAGE: {} bytes skipped at byte {}: {}",
-        d.length, d.offset, d.error
-    )
+    format!("DAMAGE: {} bytes skipped at byte {}: {}", d.length, d.offset, d.error)
 }
 
 /// `--elements`: the element tree. Returns `Ok(true)` when the input was clean.
@@ -347,7 +304,7 @@ fn elements(mut input: Box<dyn Read>, out: &mut impl Write) -> io::Result<bool> 
     let mut depth = 0usize;
     let mut clean = true;
     loop {
-        match r.next() {
+        match r.poll() {
             Ok(Status::Ready(ev)) => match ev {
                 ElementEvent::Start(h) => {
                     let size = h.size.map_or("unknown".to_owned(), |s| s.to_string());
@@ -454,11 +411,7 @@ fn block_summary(data: &[u8]) -> String {
     }
     let ts = i16::from_be_bytes([data[w], data[w + 1]]);
     let flags = data[w + 2];
-    let lacing =
-        ["", ", Xiph lacing", ", fixed lacing", ", EBML lacing"][usize::from((flags >> 1) & 3)];
+    let lacing = ["", ", Xiph lacing", ", fixed lacing", ", EBML lacing"][usize::from((flags >> 1) & 3)];
     let key = if flags & 0x80 != 0 { ", key" } else { "" };
-    format!(
-        "track {track}, timestamp {ts}{key}{lacing}, {} bytes",
-        data.len()
-    )
+    format!("track {track}, timestamp {ts}{key}{lacing}, {} bytes", data.len())
 }

@@ -13,9 +13,7 @@ use crate::kvs::KvsMetadata;
 use crate::limits::Limits;
 use crate::mkv::block::{self, FLAG_DISCARDABLE, FLAG_INVISIBLE, FLAG_KEY};
 use crate::mkv::ids;
-use crate::mkv::{
-    EbmlHeader, HeaderBuilder, InfoBuilder, SegmentInfo, TagBuilder, Track, TrackBuilder,
-};
+use crate::mkv::{EbmlHeader, HeaderBuilder, InfoBuilder, SegmentInfo, TagBuilder, Track, TrackBuilder};
 use crate::Status;
 
 /// Demuxer settings.
@@ -205,7 +203,7 @@ impl Demuxer {
             if self.done {
                 return Ok(Status::Done);
             }
-            match self.reader.next() {
+            match self.reader.poll() {
                 Ok(Status::Ready(ev)) => self.on_element(ev),
                 Ok(Status::NeedMore(n)) => return Ok(Status::NeedMore(n)),
                 Ok(Status::Done) => {
@@ -296,10 +294,7 @@ impl Demuxer {
                 self.open_fragment(h.offset);
             }
             ids::SEGMENT => {
-                let restart = self
-                    .frag
-                    .as_ref()
-                    .is_some_and(|f| f.segment_seen || f.meta.cluster_offset.is_some());
+                let restart = self.frag.as_ref().is_some_and(|f| f.segment_seen || f.meta.cluster_offset.is_some());
                 if restart {
                     self.close_fragment(h.offset);
                     self.info = Arc::new(SegmentInfo::default());
@@ -316,11 +311,7 @@ impl Demuxer {
                 }
             }
             ids::CLUSTER => {
-                if self
-                    .frag
-                    .as_ref()
-                    .is_some_and(|f| f.meta.cluster_offset.is_some())
-                {
+                if self.frag.as_ref().is_some_and(|f| f.meta.cluster_offset.is_some()) {
                     self.close_fragment(h.offset);
                 }
                 let f = self.ensure_fragment(h.offset);
@@ -349,20 +340,13 @@ impl Demuxer {
                 }
             }
             ids::TRACK_ENTRY => {
-                if let (Some(b), Some(list)) =
-                    (self.track_builder.take(), &mut self.tracks_building)
-                {
+                if let (Some(b), Some(list)) = (self.track_builder.take(), &mut self.tracks_building) {
                     if list.len() < self.limits.max_tracks {
                         list.push(Arc::new(b.build()));
                     } else {
-                        let error = Error::new(ErrorKind::LimitExceeded(Limit::Tracks), h.offset)
-                            .in_element(h.id);
+                        let error = Error::new(ErrorKind::LimitExceeded(Limit::Tracks), h.offset).in_element(h.id);
                         let length = h.size.unwrap_or(0) + u64::from(h.header_len);
-                        self.damage(Damage {
-                            offset: h.offset,
-                            length,
-                            error,
-                        });
+                        self.damage(Damage { offset: h.offset, length, error });
                     }
                 }
             }
@@ -398,21 +382,10 @@ impl Demuxer {
                     }
                     None => true,
                 };
-                if !keep
-                    && self
-                        .frag
-                        .as_ref()
-                        .is_some_and(|f| f.tags == self.limits.max_tags_per_fragment + 1)
-                {
-                    let error =
-                        Error::new(ErrorKind::LimitExceeded(Limit::TagsPerFragment), h.offset)
-                            .in_element(h.id);
+                if !keep && self.frag.as_ref().is_some_and(|f| f.tags == self.limits.max_tags_per_fragment + 1) {
+                    let error = Error::new(ErrorKind::LimitExceeded(Limit::TagsPerFragment), h.offset).in_element(h.id);
                     let length = h.size.unwrap_or(0) + u64::from(h.header_len);
-                    self.damage(Damage {
-                        offset: h.offset,
-                        length,
-                        error,
-                    });
+                    self.damage(Damage { offset: h.offset, length, error });
                 }
                 self.tag_builder.end_simple_tag(keep);
             }
@@ -429,11 +402,7 @@ impl Demuxer {
                         Some(_) => TagPosition::AfterCluster,
                         None => TagPosition::BeforeCluster,
                     };
-                    f.meta.tags.push(FragmentTag {
-                        tag,
-                        position,
-                        tags_offset,
-                    });
+                    f.meta.tags.push(FragmentTag { tag, position, tags_offset });
                 }
             }
             _ => {}
@@ -502,16 +471,10 @@ impl Demuxer {
         let tts = track.as_ref().map_or(1.0, |t| t.track_timestamp_scale);
         let delay = track.as_ref().map_or(0, |t| t.codec_delay_ns);
         let default_duration = track.as_ref().and_then(|t| t.default_duration_ns);
-        let prefix = track
-            .as_ref()
-            .and_then(|t| t.stripped_header().cloned())
-            .unwrap_or_default();
+        let prefix = track.as_ref().and_then(|t| t.stripped_header().cloned()).unwrap_or_default();
         let encoded = track.as_ref().is_some_and(|t| t.has_unsupported_encoding());
-        let block_duration_ns = group
-            .and_then(|g| g.duration)
-            .map(|d| ticks_to_ns(d as f64 * tts, scale));
-        let Some(pts0) = block_pts_ns(self.cluster_timestamp, bh.timestamp, scale, tts, delay)
-        else {
+        let block_duration_ns = group.and_then(|g| g.duration).map(|d| ticks_to_ns(d as f64 * tts, scale));
+        let Some(pts0) = block_pts_ns(self.cluster_timestamp, bh.timestamp, scale, tts, delay) else {
             return self.damage(bad(ErrorKind::InvalidValue));
         };
         let keyframe = match group {
@@ -528,9 +491,7 @@ impl Demuxer {
             } else {
                 (None, block_duration_ns.or(default_duration))
             };
-            let pts_ns = step.map_or(pts0, |s| {
-                pts0.saturating_add((s as i64).saturating_mul(i as i64))
-            });
+            let pts_ns = step.map_or(pts0, |s| pts0.saturating_add((s as i64).saturating_mul(i as i64)));
             count += 1;
             out.push_back(Event::Frame(Frame {
                 track: bh.track,
@@ -630,15 +591,9 @@ mod tests {
 
     #[test]
     fn pts_arithmetic() {
-        assert_eq!(
-            block_pts_ns(1_700_000_000_000, 0, 1_000_000, 1.0, 0),
-            Some(1_700_000_000_000_000_000)
-        );
+        assert_eq!(block_pts_ns(1_700_000_000_000, 0, 1_000_000, 1.0, 0), Some(1_700_000_000_000_000_000));
         assert_eq!(block_pts_ns(0, -7, 1_000_000, 1.0, 0), Some(-7_000_000));
-        assert_eq!(
-            block_pts_ns(0, 0, 1_000_000, 1.0, 6_500_000),
-            Some(-6_500_000)
-        );
+        assert_eq!(block_pts_ns(0, 0, 1_000_000, 1.0, 6_500_000), Some(-6_500_000));
         assert_eq!(block_pts_ns(100, 1, 20832, 1.0, 0), Some(101 * 20832));
         assert_eq!(block_pts_ns(10, 1, 1_000_000, 0.5, 0), Some(10_500_000));
         assert_eq!(block_pts_ns(u64::MAX, 0, 1_000_000, 1.0, 0), None);

@@ -101,12 +101,7 @@ pub struct Error {
 impl Error {
     /// An error of `kind` at byte `offset`.
     pub fn new(kind: ErrorKind, offset: u64) -> Self {
-        Error {
-            kind,
-            offset,
-            element: None,
-            detail: None,
-        }
+        Error { kind, offset, element: None, detail: None }
     }
 
     /// Sets the element the error happened in.

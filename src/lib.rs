@@ -56,8 +56,7 @@ pub use io::read::{Fragments, Frames, ReadDemuxer};
 pub use kvs::{FragmentNumber, KvsMetadata, KvsTimestamp};
 pub use limits::Limits;
 pub use mkv::{
-    AudioSettings, EbmlHeader, SegmentInfo, SimpleTag, Tag, TagValue, Targets, Track, TrackKind,
-    VideoSettings,
+    AudioSettings, EbmlHeader, SegmentInfo, SimpleTag, Tag, TagValue, Targets, Track, TrackKind, VideoSettings,
 };
 
 /// The answer of an incremental step.
@@ -70,3 +69,8 @@ pub enum Status<T> {
     /// The input is finished and everything has been delivered.
     Done,
 }
+
+/// The README's examples, compiled as doc tests so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -101,13 +101,13 @@ enum State {
 /// let bytes = [0x1A, 0x45, 0xDF, 0xA3, 0x87, 0x42, 0x82, 0x84, b'w', b'e', b'b', b'm'];
 /// let mut r = ElementReader::new(Limits::default());
 /// r.push(Bytes::copy_from_slice(&bytes[..6]));
-/// assert!(matches!(r.next(), Ok(Status::Ready(ElementEvent::Start(h))) if h.id.name() == "EBML"));
-/// assert!(matches!(r.next(), Ok(Status::NeedMore(_))));
+/// assert!(matches!(r.poll(), Ok(Status::Ready(ElementEvent::Start(h))) if h.id.name() == "EBML"));
+/// assert!(matches!(r.poll(), Ok(Status::NeedMore(_))));
 /// r.push(Bytes::copy_from_slice(&bytes[6..]));
 /// r.finish();
-/// assert!(matches!(r.next(), Ok(Status::Ready(ElementEvent::Data(h, d))) if h.id.name() == "DocType" && &d[..] == b"webm"));
-/// assert!(matches!(r.next(), Ok(Status::Ready(ElementEvent::End(..)))));
-/// assert!(matches!(r.next(), Ok(Status::Done)));
+/// assert!(matches!(r.poll(), Ok(Status::Ready(ElementEvent::Data(h, d))) if h.id.name() == "DocType" && &d[..] == b"webm"));
+/// assert!(matches!(r.poll(), Ok(Status::Ready(ElementEvent::End(..)))));
+/// assert!(matches!(r.poll(), Ok(Status::Done)));
 /// ```
 #[derive(Debug)]
 pub struct ElementReader {
@@ -175,7 +175,7 @@ impl ElementReader {
     /// # Errors
     /// Only truncation, once, after [`finish`](Self::finish) when the input ended inside an
     /// element. Damage is an event ([`ElementEvent::Damage`]); reading resumes after it.
-    pub fn next(&mut self) -> Result<Status<ElementEvent>, Error> {
+    pub fn poll(&mut self) -> Result<Status<ElementEvent>, Error> {
         loop {
             match self.state {
                 State::Done => return Ok(Status::Done),
@@ -271,12 +271,7 @@ impl ElementReader {
                 }
                 // Clean end between elements: known-size masters not yet complete are cut.
                 self.state = State::Closing;
-                if let Some(cut) = self
-                    .stack
-                    .iter()
-                    .rev()
-                    .find(|h| h.end().is_some_and(|e| e > pos))
-                {
+                if let Some(cut) = self.stack.iter().rev().find(|h| h.end().is_some_and(|e| e > pos)) {
                     return Err(Error::new(ErrorKind::Truncated, cut.offset).in_element(cut.id));
                 }
                 return Ok(None);
@@ -286,12 +281,7 @@ impl ElementReader {
                 return Ok(None);
             }
         };
-        let hdr = ElementHeader {
-            id: h.id,
-            offset: pos,
-            header_len: h.len,
-            size: h.size,
-        };
+        let hdr = ElementHeader { id: h.id, offset: pos, header_len: h.len, size: h.size };
         let parent = self.stack.last().copied();
 
         // A new EBML header closes everything that is open.
@@ -301,16 +291,13 @@ impl ElementReader {
         let sch = schema(h.id);
         // An unknown-size master ends at an element that belongs to an ancestor level.
         if let Some(p) = parent {
-            if p.size.is_none() && !ids::is_child_of(h.id, Some(p.id)) && self.closes_unknown(h.id)
-            {
+            if p.size.is_none() && !ids::is_child_of(h.id, Some(p.id)) && self.closes_unknown(h.id) {
                 return Ok(Some(self.pop()));
             }
         }
         let valid = match parent {
             None => matches!(h.id, ids::EBML | ids::SEGMENT | ids::VOID | ids::CRC32),
-            Some(p) if p.id == ids::SEGMENT => {
-                LEVEL1.contains(&h.id) || matches!(h.id, ids::VOID | ids::CRC32)
-            }
+            Some(p) if p.id == ids::SEGMENT => LEVEL1.contains(&h.id) || matches!(h.id, ids::VOID | ids::CRC32),
             Some(p) => ids::is_child_of(h.id, Some(p.id)),
         };
         let structural = parent.is_none_or(|p| p.id == ids::SEGMENT);
@@ -360,11 +347,7 @@ impl ElementReader {
             return Ok(Some(Status::Ready(ElementEvent::Skipped(hdr))));
         }
         if size > self.limits.max_element_size || size > self.limits.max_buffered {
-            self.damage(
-                ErrorKind::LimitExceeded(Limit::ElementSize),
-                pos,
-                Some(h.id),
-            );
+            self.damage(ErrorKind::LimitExceeded(Limit::ElementSize), pos, Some(h.id));
             return Ok(None);
         }
         self.input.skip(u64::from(h.len));
@@ -383,8 +366,7 @@ impl ElementReader {
     }
 
     fn after_leaf(&mut self, h: &ElementHeader, data: &[u8]) {
-        if h.id == ids::EBML_MAX_SIZE_LENGTH && self.stack.last().is_some_and(|p| p.id == ids::EBML)
-        {
+        if h.id == ids::EBML_MAX_SIZE_LENGTH && self.stack.last().is_some_and(|p| p.id == ids::EBML) {
             // Honour a narrower bound; Matroska allows at most 8, so wider values mean 8.
             self.max_size_len = match super::value::uint(data) {
                 Ok(n @ 1..=8) => n as usize,
@@ -403,28 +385,17 @@ impl ElementReader {
             if self.input.len() == 0 {
                 let error = self.damage.take().expect("damage recorded");
                 self.state = State::Header;
-                return Ok(Status::Ready(ElementEvent::Damage(Damage {
-                    offset: start,
-                    length: pos - start,
-                    error,
-                })));
+                return Ok(Status::Ready(ElementEvent::Damage(Damage { offset: start, length: pos - start, error })));
             }
             if let Some(depth) = self.sync_here(pos) {
                 let error = self.damage.take().expect("damage recorded");
                 self.pop_to = depth;
                 self.state = State::Header;
-                return Ok(Status::Ready(ElementEvent::Damage(Damage {
-                    offset: start,
-                    length: pos - start,
-                    error,
-                })));
+                return Ok(Status::Ready(ElementEvent::Damage(Damage { offset: start, length: pos - start, error })));
             }
             // Skip to the next byte that can start a sync ID (at least one byte: progress).
             let front = self.input.front();
-            let next = front[1..]
-                .iter()
-                .position(|b| SYNC_FIRST_BYTES.contains(b))
-                .map_or(front.len(), |i| i + 1);
+            let next = front[1..].iter().position(|b| SYNC_FIRST_BYTES.contains(b)).map_or(front.len(), |i| i + 1);
             self.input.skip(next as u64);
         }
     }
@@ -443,10 +414,8 @@ impl ElementReader {
             ids::SEGMENT => Some(0),
             ids::CLUSTER => {
                 let seg = seg?;
-                let first_child_ok = matches!(
-                    vint::run(vint::element_id(body)),
-                    Parsed::Done(ids::TIMESTAMP | ids::CRC32)
-                );
+                let first_child_ok =
+                    matches!(vint::run(vint::element_id(body)), Parsed::Done(ids::TIMESTAMP | ids::CRC32));
                 (first_child_ok && self.fits_in(seg, pos, h.size)).then_some(seg + 1)
             }
             id if LEVEL1.contains(&id) => {

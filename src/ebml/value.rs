@@ -25,9 +25,7 @@ pub(crate) fn float(b: &[u8]) -> Result<f64, ErrorKind> {
     match b.len() {
         0 => Ok(0.0),
         4 => Ok(f64::from(f32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
-        8 => Ok(f64::from_be_bytes([
-            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-        ])),
+        8 => Ok(f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])),
         _ => Err(ErrorKind::InvalidValue),
     }
 }
@@ -88,10 +86,7 @@ mod tests {
         assert_eq!(string(b"ab\0\0cd"), "ab");
         assert_eq!(string(b""), "");
         assert_eq!(string(b"\0"), "");
-        assert_eq!(
-            string(b"V_MS/VFW/FOURCC\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"),
-            "V_MS/VFW/FOURCC"
-        );
+        assert_eq!(string(b"V_MS/VFW/FOURCC\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"), "V_MS/VFW/FOURCC");
         assert_eq!(string(&[0x19, b'n', b'g']), "\u{19}ng");
         assert_eq!(string(&[0xFF, b'a']), "\u{FFFD}a");
     }

@@ -97,14 +97,7 @@ pub(crate) struct RawHeader {
 pub(crate) fn element_header(input: &[u8], max_size_width: usize) -> PResult<'_, RawHeader> {
     let (rest, id) = element_id(input)?;
     let (rest, size) = element_size(rest, max_size_width)?;
-    Ok((
-        rest,
-        RawHeader {
-            id,
-            size,
-            len: (input.len() - rest.len()) as u8,
-        },
-    ))
+    Ok((rest, RawHeader { id, size, len: (input.len() - rest.len()) as u8 }))
 }
 
 /// Outcome of running a streaming parser on a possibly short buffer.
@@ -125,10 +118,7 @@ pub(crate) fn run<T>(r: PResult<'_, T>) -> Parsed<T> {
 }
 
 /// Runs a streaming parser over a complete body: a shortfall becomes `short`.
-pub(crate) fn complete<'a, T>(
-    r: PResult<'a, T>,
-    short: ErrorKind,
-) -> Result<(&'a [u8], T), ErrorKind> {
+pub(crate) fn complete<'a, T>(r: PResult<'a, T>, short: ErrorKind) -> Result<(&'a [u8], T), ErrorKind> {
     match r {
         Ok(v) => Ok(v),
         Err(Err::Incomplete(_)) => Err(short),
@@ -152,23 +142,17 @@ pub(crate) fn block_header(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
         let (i, flags) = nom::number::streaming::u8(i)?;
         Ok((i, (track, ts, flags)))
     };
-    let (rest, (track, timestamp, flags)) = complete(parse(data), ErrorKind::InvalidBlock)
-        .map_err(|k| {
-            if k == ErrorKind::InvalidVint {
-                ErrorKind::InvalidBlock
-            } else {
-                k
-            }
-        })?;
+    let (rest, (track, timestamp, flags)) = complete(parse(data), ErrorKind::InvalidBlock).map_err(|k| {
+        if k == ErrorKind::InvalidVint {
+            ErrorKind::InvalidBlock
+        } else {
+            k
+        }
+    })?;
     if track == 0 {
         return Err(ErrorKind::InvalidBlock);
     }
-    Ok(BlockHeader {
-        track,
-        timestamp,
-        flags,
-        len: data.len() - rest.len(),
-    })
+    Ok(BlockHeader { track, timestamp, flags, len: data.len() - rest.len() })
 }
 
 /// Xiph lace size: a run of `FF` bytes plus one final byte below `FF`.
@@ -228,10 +212,7 @@ mod tests {
             }
         }
         assert!(matches!(size(&[]), Parsed::Incomplete(1)));
-        assert!(matches!(
-            size(&[0x00, 1, 2, 3, 4, 5, 6, 7, 8]),
-            Parsed::Error(ErrorKind::InvalidVint)
-        ));
+        assert!(matches!(size(&[0x00, 1, 2, 3, 4, 5, 6, 7, 8]), Parsed::Error(ErrorKind::InvalidVint)));
         // 127 must be written with two bytes; 0xFF is unknown
         assert!(matches!(size(&[0x40, 0x7F]), Parsed::Done(Some(127))));
         assert!(matches!(size(&[0xFF]), Parsed::Done(None)));
@@ -239,34 +220,16 @@ mod tests {
 
     #[test]
     fn size_width_limit_is_honoured() {
-        assert!(matches!(
-            run(element_size(&[0x10, 0, 0, 1], 3)),
-            Parsed::Error(ErrorKind::InvalidVint)
-        ));
-        assert!(matches!(
-            run(element_size(&[0x10, 0, 0, 1], 4)),
-            Parsed::Done(Some(1))
-        ));
+        assert!(matches!(run(element_size(&[0x10, 0, 0, 1], 3)), Parsed::Error(ErrorKind::InvalidVint)));
+        assert!(matches!(run(element_size(&[0x10, 0, 0, 1], 4)), Parsed::Done(Some(1))));
     }
 
     #[test]
     fn ids_keep_marker_and_reject_wide() {
-        assert!(matches!(
-            run(element_id(&[0x1A, 0x45, 0xDF, 0xA3])),
-            Parsed::Done(ElementId(0x1A45DFA3))
-        ));
-        assert!(matches!(
-            run(element_id(&[0xA3])),
-            Parsed::Done(ElementId(0xA3))
-        ));
-        assert!(matches!(
-            run(element_id(&[0x08, 1, 2, 3, 4])),
-            Parsed::Error(ErrorKind::InvalidVint)
-        ));
-        assert!(matches!(
-            run(element_id(&[0x1A, 0x45])),
-            Parsed::Incomplete(2)
-        ));
+        assert!(matches!(run(element_id(&[0x1A, 0x45, 0xDF, 0xA3])), Parsed::Done(ElementId(0x1A45DFA3))));
+        assert!(matches!(run(element_id(&[0xA3])), Parsed::Done(ElementId(0xA3))));
+        assert!(matches!(run(element_id(&[0x08, 1, 2, 3, 4])), Parsed::Error(ErrorKind::InvalidVint)));
+        assert!(matches!(run(element_id(&[0x1A, 0x45])), Parsed::Incomplete(2)));
     }
 
     #[test]

@@ -42,12 +42,7 @@ impl<R: Read> ReadDemuxer<R> {
 
     /// Reads `read` with the given options.
     pub fn with_options(read: R, options: Options) -> Self {
-        ReadDemuxer {
-            demux: Demuxer::with_options(options),
-            read,
-            read_size: DEFAULT_READ_SIZE,
-            failed: false,
-        }
+        ReadDemuxer { demux: Demuxer::with_options(options), read, read_size: DEFAULT_READ_SIZE, failed: false }
     }
 
     /// Sets the size of one read (at least 1 byte).
@@ -68,17 +63,12 @@ impl<R: Read> ReadDemuxer<R> {
 
     /// Whole fragments.
     pub fn fragments(self) -> Fragments<R> {
-        Fragments {
-            inner: self,
-            asm: FragmentAssembler::new(),
-        }
+        Fragments { inner: self, asm: FragmentAssembler::new() }
     }
 
     /// Reads once; returns `false` at end of input.
     fn fill(&mut self, needed: usize) -> Result<(), Error> {
-        let size = self
-            .read_size
-            .max(needed.min(crate::Limits::default().max_element_size as usize));
+        let size = self.read_size.max(needed.min(crate::Limits::default().max_element_size as usize));
         let mut buf = BytesMut::zeroed(size);
         loop {
             match self.read.read(&mut buf) {

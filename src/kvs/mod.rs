@@ -140,14 +140,8 @@ impl FromStr for KvsTimestamp {
         if let Some(f) = frac {
             ns_frac = f.parse::<u64>().map_err(|_| ParseKvsError)? * 10u64.pow(9 - f.len() as u32);
         }
-        let nanos = secs
-            .checked_mul(1_000_000_000)
-            .and_then(|n| n.checked_add(ns_frac))
-            .ok_or(ParseKvsError)?;
-        Ok(KvsTimestamp {
-            nanos,
-            raw: s.into(),
-        })
+        let nanos = secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(ns_frac)).ok_or(ParseKvsError)?;
+        Ok(KvsTimestamp { nanos, raw: s.into() })
     }
 }
 
@@ -192,12 +186,8 @@ impl KvsMetadata {
         self.aws_tags.push((name.to_owned(), value.to_owned()));
         match key {
             "FRAGMENT_NUMBER" => self.fragment_number = value.parse().ok(),
-            "SERVER_TIMESTAMP" | "SERVER_SIDE_TIMESTAMP" => {
-                self.server_timestamp = value.parse().ok()
-            }
-            "PRODUCER_TIMESTAMP" | "PRODUCER_SIDE_TIMESTAMP" => {
-                self.producer_timestamp = value.parse().ok()
-            }
+            "SERVER_TIMESTAMP" | "SERVER_SIDE_TIMESTAMP" => self.server_timestamp = value.parse().ok(),
+            "PRODUCER_TIMESTAMP" | "PRODUCER_SIDE_TIMESTAMP" => self.producer_timestamp = value.parse().ok(),
             "MILLIS_BEHIND_NOW" => self.millis_behind_now = value.parse().ok(),
             "CONTINUATION_TOKEN" => self.continuation_token = Some(value.to_owned()),
             "ERROR_CODE" | "EXCEPTION_ERROR_CODE" => self.error_code = Some(value.to_owned()),
@@ -229,27 +219,10 @@ mod tests {
         // Every millisecond value of a second: exact integer parsing never drifts.
         for ms in 0..1000u64 {
             let s = format!("1519423069.{ms:03}");
-            assert_eq!(
-                s.parse::<KvsTimestamp>().unwrap().millis(),
-                1_519_423_069_000 + ms
-            );
+            assert_eq!(s.parse::<KvsTimestamp>().unwrap().millis(), 1_519_423_069_000 + ms);
         }
-        assert_eq!(
-            "1.123456789".parse::<KvsTimestamp>().unwrap().nanos(),
-            1_123_456_789
-        );
-        for bad in [
-            "",
-            ".",
-            "1.",
-            ".5",
-            "+1",
-            "1.2.3",
-            "1.1234567890",
-            " 1",
-            "1,5",
-            "99999999999999999999",
-        ] {
+        assert_eq!("1.123456789".parse::<KvsTimestamp>().unwrap().nanos(), 1_123_456_789);
+        for bad in ["", ".", "1.", ".5", "+1", "1.2.3", "1.1234567890", " 1", "1,5", "99999999999999999999"] {
             assert!(bad.parse::<KvsTimestamp>().is_err(), "{bad:?}");
         }
     }
@@ -258,8 +231,7 @@ mod tests {
     fn fragment_numbers_order_numerically() {
         let n = |s: &str| s.parse::<FragmentNumber>().unwrap();
         assert!(
-            n("91343852333181432392682062607743920146159169392")
-                > n("9134385233318143239268206260774392014615916939")
+            n("91343852333181432392682062607743920146159169392") > n("9134385233318143239268206260774392014615916939")
         );
         assert!(n("0000123") < n("124"));
         assert_eq!(n("0"), n("000"));

@@ -20,10 +20,7 @@ const EBML: u8 = 3;
 /// Parses a block body and calls `emit(offset, len, index, count)` for every frame, in
 /// order, with offsets relative to the start of the body. Nothing is emitted unless the
 /// whole lace validates.
-pub(crate) fn split(
-    data: &[u8],
-    mut emit: impl FnMut(usize, usize, usize, usize),
-) -> Result<BlockHeader, ErrorKind> {
+pub(crate) fn split(data: &[u8], mut emit: impl FnMut(usize, usize, usize, usize)) -> Result<BlockHeader, ErrorKind> {
     let h = vint::block_header(data)?;
     let lacing = (h.flags >> 1) & 3;
     let body = &data[h.len..];
@@ -67,12 +64,7 @@ pub(crate) fn split(
 
 /// Walks the stored sizes (all but the last frame's): returns the bytes they take and
 /// their sum, calling `f` with each.
-fn walk(
-    lacing: u8,
-    input: &[u8],
-    count: usize,
-    mut f: impl FnMut(u64),
-) -> Result<(usize, u64), ErrorKind> {
+fn walk(lacing: u8, input: &[u8], count: usize, mut f: impl FnMut(u64)) -> Result<(usize, u64), ErrorKind> {
     let short = ErrorKind::InvalidLacing;
     let mut i = input;
     let mut sum = 0u64;
@@ -149,35 +141,20 @@ mod tests {
     #[test]
     fn fixed_divides_or_fails() {
         let b = block(0x04, &[3], 400);
-        assert_eq!(
-            frames(&b).unwrap(),
-            vec![(5, 100), (105, 100), (205, 100), (305, 100)]
-        );
+        assert_eq!(frames(&b).unwrap(), vec![(5, 100), (105, 100), (205, 100), (305, 100)]);
         // 256 frames over 383 bytes: the libwebm regression case
-        assert_eq!(
-            frames(&block(0x5C, &[255], 383)),
-            Err(ErrorKind::InvalidLacing)
-        );
+        assert_eq!(frames(&block(0x5C, &[255], 383)), Err(ErrorKind::InvalidLacing));
     }
 
     #[test]
     fn lace_errors() {
         // sizes larger than the block
-        assert_eq!(
-            frames(&block(0x02, &[1, 0xFF, 0x10], 10)),
-            Err(ErrorKind::InvalidLacing)
-        );
+        assert_eq!(frames(&block(0x02, &[1, 0xFF, 0x10], 10)), Err(ErrorKind::InvalidLacing));
         // missing count byte
         assert_eq!(frames(&block(0x02, &[], 0)), Err(ErrorKind::InvalidLacing));
         // EBML size going negative
-        assert_eq!(
-            frames(&block(0x06, &[2, 0x81, 0x80], 10)),
-            Err(ErrorKind::InvalidLacing)
-        );
+        assert_eq!(frames(&block(0x06, &[2, 0x81, 0x80], 10)), Err(ErrorKind::InvalidLacing));
         // truncated Xiph run
-        assert_eq!(
-            frames(&block(0x02, &[1, 0xFF], 0)),
-            Err(ErrorKind::InvalidLacing)
-        );
+        assert_eq!(frames(&block(0x02, &[1, 0xFF], 0)), Err(ErrorKind::InvalidLacing));
     }
 }

@@ -357,14 +357,7 @@ ids! {
 use ElementType as T;
 
 const fn row(id: ElementId, name: &'static str, ty: ElementType, parent: Parent) -> Schema {
-    Schema {
-        id,
-        name,
-        ty,
-        parent,
-        unknown_size_allowed: false,
-        recursive: false,
-    }
+    Schema { id, name, ty, parent, unknown_size_allowed: false, recursive: false }
 }
 
 const fn under(p: ElementId) -> Parent {
@@ -377,26 +370,13 @@ pub const SCHEMA: &[Schema] = &[
     row(EBML_VERSION, "EBMLVersion", T::Uint, under(EBML)),
     row(EBML_READ_VERSION, "EBMLReadVersion", T::Uint, under(EBML)),
     row(EBML_MAX_ID_LENGTH, "EBMLMaxIDLength", T::Uint, under(EBML)),
-    row(
-        EBML_MAX_SIZE_LENGTH,
-        "EBMLMaxSizeLength",
-        T::Uint,
-        under(EBML),
-    ),
+    row(EBML_MAX_SIZE_LENGTH, "EBMLMaxSizeLength", T::Uint, under(EBML)),
     row(DOC_TYPE, "DocType", T::String, under(EBML)),
     row(DOC_TYPE_VERSION, "DocTypeVersion", T::Uint, under(EBML)),
-    row(
-        DOC_TYPE_READ_VERSION,
-        "DocTypeReadVersion",
-        T::Uint,
-        under(EBML),
-    ),
+    row(DOC_TYPE_READ_VERSION, "DocTypeReadVersion", T::Uint, under(EBML)),
     row(VOID, "Void", T::Binary, Parent::Global),
     row(CRC32, "CRC-32", T::Binary, Parent::Global),
-    Schema {
-        unknown_size_allowed: true,
-        ..row(SEGMENT, "Segment", T::Master, Parent::Root)
-    },
+    Schema { unknown_size_allowed: true, ..row(SEGMENT, "Segment", T::Master, Parent::Root) },
     row(SEEK_HEAD, "SeekHead", T::Master, under(SEGMENT)),
     row(SEEK, "Seek", T::Master, under(SEEK_HEAD)),
     row(SEEK_ID, "SeekID", T::Binary, under(SEEK)),
@@ -420,62 +400,17 @@ pub const SCHEMA: &[Schema] = &[
     row(FLAG_FORCED, "FlagForced", T::Uint, under(TRACK_ENTRY)),
     row(FLAG_LACING, "FlagLacing", T::Uint, under(TRACK_ENTRY)),
     row(MIN_CACHE, "MinCache", T::Uint, under(TRACK_ENTRY)),
-    row(
-        DEFAULT_DURATION,
-        "DefaultDuration",
-        T::Uint,
-        under(TRACK_ENTRY),
-    ),
-    row(
-        TRACK_TIMESTAMP_SCALE,
-        "TrackTimestampScale",
-        T::Float,
-        under(TRACK_ENTRY),
-    ),
-    row(
-        MAX_BLOCK_ADDITION_ID,
-        "MaxBlockAdditionID",
-        T::Uint,
-        under(TRACK_ENTRY),
-    ),
-    row(
-        BLOCK_ADDITION_MAPPING,
-        "BlockAdditionMapping",
-        T::Master,
-        under(TRACK_ENTRY),
-    ),
-    row(
-        BLOCK_ADD_ID_VALUE,
-        "BlockAddIDValue",
-        T::Uint,
-        under(BLOCK_ADDITION_MAPPING),
-    ),
-    row(
-        BLOCK_ADD_ID_NAME,
-        "BlockAddIDName",
-        T::String,
-        under(BLOCK_ADDITION_MAPPING),
-    ),
-    row(
-        BLOCK_ADD_ID_TYPE,
-        "BlockAddIDType",
-        T::Uint,
-        under(BLOCK_ADDITION_MAPPING),
-    ),
-    row(
-        BLOCK_ADD_ID_EXTRA_DATA,
-        "BlockAddIDExtraData",
-        T::Binary,
-        under(BLOCK_ADDITION_MAPPING),
-    ),
+    row(DEFAULT_DURATION, "DefaultDuration", T::Uint, under(TRACK_ENTRY)),
+    row(TRACK_TIMESTAMP_SCALE, "TrackTimestampScale", T::Float, under(TRACK_ENTRY)),
+    row(MAX_BLOCK_ADDITION_ID, "MaxBlockAdditionID", T::Uint, under(TRACK_ENTRY)),
+    row(BLOCK_ADDITION_MAPPING, "BlockAdditionMapping", T::Master, under(TRACK_ENTRY)),
+    row(BLOCK_ADD_ID_VALUE, "BlockAddIDValue", T::Uint, under(BLOCK_ADDITION_MAPPING)),
+    row(BLOCK_ADD_ID_NAME, "BlockAddIDName", T::String, under(BLOCK_ADDITION_MAPPING)),
+    row(BLOCK_ADD_ID_TYPE, "BlockAddIDType", T::Uint, under(BLOCK_ADDITION_MAPPING)),
+    row(BLOCK_ADD_ID_EXTRA_DATA, "BlockAddIDExtraData", T::Binary, under(BLOCK_ADDITION_MAPPING)),
     row(NAME, "Name", T::Utf8, under(TRACK_ENTRY)),
     row(LANGUAGE, "Language", T::String, under(TRACK_ENTRY)),
-    row(
-        LANGUAGE_BCP47,
-        "LanguageBCP47",
-        T::String,
-        under(TRACK_ENTRY),
-    ),
+    row(LANGUAGE_BCP47, "LanguageBCP47", T::String, under(TRACK_ENTRY)),
     row(CODEC_ID, "CodecID", T::String, under(TRACK_ENTRY)),
     row(CODEC_PRIVATE, "CodecPrivate", T::Binary, under(TRACK_ENTRY)),
     row(CODEC_NAME, "CodecName", T::Utf8, under(TRACK_ENTRY)),
@@ -495,272 +430,83 @@ pub const SCHEMA: &[Schema] = &[
     row(DISPLAY_HEIGHT, "DisplayHeight", T::Uint, under(VIDEO)),
     row(DISPLAY_UNIT, "DisplayUnit", T::Uint, under(VIDEO)),
     row(COLOUR, "Colour", T::Master, under(VIDEO)),
-    row(
-        MASTERING_METADATA,
-        "MasteringMetadata",
-        T::Master,
-        under(COLOUR),
-    ),
+    row(MASTERING_METADATA, "MasteringMetadata", T::Master, under(COLOUR)),
     row(PROJECTION, "Projection", T::Master, under(VIDEO)),
-    row(
-        PROJECTION_TYPE,
-        "ProjectionType",
-        T::Uint,
-        under(PROJECTION),
-    ),
-    row(
-        PROJECTION_PRIVATE,
-        "ProjectionPrivate",
-        T::Binary,
-        under(PROJECTION),
-    ),
-    row(
-        PROJECTION_POSE_YAW,
-        "ProjectionPoseYaw",
-        T::Float,
-        under(PROJECTION),
-    ),
-    row(
-        PROJECTION_POSE_PITCH,
-        "ProjectionPosePitch",
-        T::Float,
-        under(PROJECTION),
-    ),
-    row(
-        PROJECTION_POSE_ROLL,
-        "ProjectionPoseRoll",
-        T::Float,
-        under(PROJECTION),
-    ),
+    row(PROJECTION_TYPE, "ProjectionType", T::Uint, under(PROJECTION)),
+    row(PROJECTION_PRIVATE, "ProjectionPrivate", T::Binary, under(PROJECTION)),
+    row(PROJECTION_POSE_YAW, "ProjectionPoseYaw", T::Float, under(PROJECTION)),
+    row(PROJECTION_POSE_PITCH, "ProjectionPosePitch", T::Float, under(PROJECTION)),
+    row(PROJECTION_POSE_ROLL, "ProjectionPoseRoll", T::Float, under(PROJECTION)),
     row(AUDIO, "Audio", T::Master, under(TRACK_ENTRY)),
-    row(
-        SAMPLING_FREQUENCY,
-        "SamplingFrequency",
-        T::Float,
-        under(AUDIO),
-    ),
-    row(
-        OUTPUT_SAMPLING_FREQUENCY,
-        "OutputSamplingFrequency",
-        T::Float,
-        under(AUDIO),
-    ),
+    row(SAMPLING_FREQUENCY, "SamplingFrequency", T::Float, under(AUDIO)),
+    row(OUTPUT_SAMPLING_FREQUENCY, "OutputSamplingFrequency", T::Float, under(AUDIO)),
     row(CHANNELS, "Channels", T::Uint, under(AUDIO)),
     row(BIT_DEPTH, "BitDepth", T::Uint, under(AUDIO)),
-    row(
-        CONTENT_ENCODINGS,
-        "ContentEncodings",
-        T::Master,
-        under(TRACK_ENTRY),
-    ),
-    row(
-        CONTENT_ENCODING,
-        "ContentEncoding",
-        T::Master,
-        under(CONTENT_ENCODINGS),
-    ),
-    row(
-        CONTENT_ENCODING_ORDER,
-        "ContentEncodingOrder",
-        T::Uint,
-        under(CONTENT_ENCODING),
-    ),
-    row(
-        CONTENT_ENCODING_SCOPE,
-        "ContentEncodingScope",
-        T::Uint,
-        under(CONTENT_ENCODING),
-    ),
-    row(
-        CONTENT_ENCODING_TYPE,
-        "ContentEncodingType",
-        T::Uint,
-        under(CONTENT_ENCODING),
-    ),
-    row(
-        CONTENT_COMPRESSION,
-        "ContentCompression",
-        T::Master,
-        under(CONTENT_ENCODING),
-    ),
-    row(
-        CONTENT_COMP_ALGO,
-        "ContentCompAlgo",
-        T::Uint,
-        under(CONTENT_COMPRESSION),
-    ),
-    row(
-        CONTENT_COMP_SETTINGS,
-        "ContentCompSettings",
-        T::Binary,
-        under(CONTENT_COMPRESSION),
-    ),
-    row(
-        CONTENT_ENCRYPTION,
-        "ContentEncryption",
-        T::Master,
-        under(CONTENT_ENCODING),
-    ),
-    Schema {
-        unknown_size_allowed: true,
-        ..row(CLUSTER, "Cluster", T::Master, under(SEGMENT))
-    },
+    row(CONTENT_ENCODINGS, "ContentEncodings", T::Master, under(TRACK_ENTRY)),
+    row(CONTENT_ENCODING, "ContentEncoding", T::Master, under(CONTENT_ENCODINGS)),
+    row(CONTENT_ENCODING_ORDER, "ContentEncodingOrder", T::Uint, under(CONTENT_ENCODING)),
+    row(CONTENT_ENCODING_SCOPE, "ContentEncodingScope", T::Uint, under(CONTENT_ENCODING)),
+    row(CONTENT_ENCODING_TYPE, "ContentEncodingType", T::Uint, under(CONTENT_ENCODING)),
+    row(CONTENT_COMPRESSION, "ContentCompression", T::Master, under(CONTENT_ENCODING)),
+    row(CONTENT_COMP_ALGO, "ContentCompAlgo", T::Uint, under(CONTENT_COMPRESSION)),
+    row(CONTENT_COMP_SETTINGS, "ContentCompSettings", T::Binary, under(CONTENT_COMPRESSION)),
+    row(CONTENT_ENCRYPTION, "ContentEncryption", T::Master, under(CONTENT_ENCODING)),
+    Schema { unknown_size_allowed: true, ..row(CLUSTER, "Cluster", T::Master, under(SEGMENT)) },
     row(TIMESTAMP, "Timestamp", T::Uint, under(CLUSTER)),
     row(POSITION, "Position", T::Uint, under(CLUSTER)),
     row(PREV_SIZE, "PrevSize", T::Uint, under(CLUSTER)),
     row(SIMPLE_BLOCK, "SimpleBlock", T::Block, under(CLUSTER)),
     row(BLOCK_GROUP, "BlockGroup", T::Master, under(CLUSTER)),
     row(BLOCK, "Block", T::Block, under(BLOCK_GROUP)),
-    row(
-        BLOCK_ADDITIONS,
-        "BlockAdditions",
-        T::Master,
-        under(BLOCK_GROUP),
-    ),
+    row(BLOCK_ADDITIONS, "BlockAdditions", T::Master, under(BLOCK_GROUP)),
     row(BLOCK_MORE, "BlockMore", T::Master, under(BLOCK_ADDITIONS)),
     row(BLOCK_ADD_ID, "BlockAddID", T::Uint, under(BLOCK_MORE)),
-    row(
-        BLOCK_ADDITIONAL,
-        "BlockAdditional",
-        T::Binary,
-        under(BLOCK_MORE),
-    ),
+    row(BLOCK_ADDITIONAL, "BlockAdditional", T::Binary, under(BLOCK_MORE)),
     row(BLOCK_DURATION, "BlockDuration", T::Uint, under(BLOCK_GROUP)),
-    row(
-        REFERENCE_PRIORITY,
-        "ReferencePriority",
-        T::Uint,
-        under(BLOCK_GROUP),
-    ),
-    row(
-        REFERENCE_BLOCK,
-        "ReferenceBlock",
-        T::Int,
-        under(BLOCK_GROUP),
-    ),
+    row(REFERENCE_PRIORITY, "ReferencePriority", T::Uint, under(BLOCK_GROUP)),
+    row(REFERENCE_BLOCK, "ReferenceBlock", T::Int, under(BLOCK_GROUP)),
     row(CODEC_STATE, "CodecState", T::Binary, under(BLOCK_GROUP)),
-    row(
-        DISCARD_PADDING,
-        "DiscardPadding",
-        T::Int,
-        under(BLOCK_GROUP),
-    ),
+    row(DISCARD_PADDING, "DiscardPadding", T::Int, under(BLOCK_GROUP)),
     row(ENCRYPTED_BLOCK, "EncryptedBlock", T::Binary, under(CLUSTER)),
     row(SILENT_TRACKS, "SilentTracks", T::Master, under(CLUSTER)),
     row(CUES, "Cues", T::Master, under(SEGMENT)),
     row(CUE_POINT, "CuePoint", T::Master, under(CUES)),
     row(CUE_TIME, "CueTime", T::Uint, under(CUE_POINT)),
-    row(
-        CUE_TRACK_POSITIONS,
-        "CueTrackPositions",
-        T::Master,
-        under(CUE_POINT),
-    ),
+    row(CUE_TRACK_POSITIONS, "CueTrackPositions", T::Master, under(CUE_POINT)),
     row(CUE_TRACK, "CueTrack", T::Uint, under(CUE_TRACK_POSITIONS)),
-    row(
-        CUE_CLUSTER_POSITION,
-        "CueClusterPosition",
-        T::Uint,
-        under(CUE_TRACK_POSITIONS),
-    ),
-    row(
-        CUE_RELATIVE_POSITION,
-        "CueRelativePosition",
-        T::Uint,
-        under(CUE_TRACK_POSITIONS),
-    ),
-    row(
-        CUE_DURATION,
-        "CueDuration",
-        T::Uint,
-        under(CUE_TRACK_POSITIONS),
-    ),
-    row(
-        CUE_BLOCK_NUMBER,
-        "CueBlockNumber",
-        T::Uint,
-        under(CUE_TRACK_POSITIONS),
-    ),
+    row(CUE_CLUSTER_POSITION, "CueClusterPosition", T::Uint, under(CUE_TRACK_POSITIONS)),
+    row(CUE_RELATIVE_POSITION, "CueRelativePosition", T::Uint, under(CUE_TRACK_POSITIONS)),
+    row(CUE_DURATION, "CueDuration", T::Uint, under(CUE_TRACK_POSITIONS)),
+    row(CUE_BLOCK_NUMBER, "CueBlockNumber", T::Uint, under(CUE_TRACK_POSITIONS)),
     row(ATTACHMENTS, "Attachments", T::Master, under(SEGMENT)),
     row(ATTACHED_FILE, "AttachedFile", T::Master, under(ATTACHMENTS)),
-    row(
-        FILE_DESCRIPTION,
-        "FileDescription",
-        T::Utf8,
-        under(ATTACHED_FILE),
-    ),
+    row(FILE_DESCRIPTION, "FileDescription", T::Utf8, under(ATTACHED_FILE)),
     row(FILE_NAME, "FileName", T::Utf8, under(ATTACHED_FILE)),
-    row(
-        FILE_MEDIA_TYPE,
-        "FileMediaType",
-        T::String,
-        under(ATTACHED_FILE),
-    ),
+    row(FILE_MEDIA_TYPE, "FileMediaType", T::String, under(ATTACHED_FILE)),
     row(FILE_DATA, "FileData", T::Binary, under(ATTACHED_FILE)),
     row(FILE_UID, "FileUID", T::Uint, under(ATTACHED_FILE)),
     row(CHAPTERS, "Chapters", T::Master, under(SEGMENT)),
     row(EDITION_ENTRY, "EditionEntry", T::Master, under(CHAPTERS)),
-    Schema {
-        recursive: true,
-        ..row(CHAPTER_ATOM, "ChapterAtom", T::Master, under(EDITION_ENTRY))
-    },
+    Schema { recursive: true, ..row(CHAPTER_ATOM, "ChapterAtom", T::Master, under(EDITION_ENTRY)) },
     row(CHAPTER_UID, "ChapterUID", T::Uint, under(CHAPTER_ATOM)),
-    row(
-        CHAPTER_TIME_START,
-        "ChapterTimeStart",
-        T::Uint,
-        under(CHAPTER_ATOM),
-    ),
-    row(
-        CHAPTER_TIME_END,
-        "ChapterTimeEnd",
-        T::Uint,
-        under(CHAPTER_ATOM),
-    ),
-    row(
-        CHAPTER_DISPLAY,
-        "ChapterDisplay",
-        T::Master,
-        under(CHAPTER_ATOM),
-    ),
+    row(CHAPTER_TIME_START, "ChapterTimeStart", T::Uint, under(CHAPTER_ATOM)),
+    row(CHAPTER_TIME_END, "ChapterTimeEnd", T::Uint, under(CHAPTER_ATOM)),
+    row(CHAPTER_DISPLAY, "ChapterDisplay", T::Master, under(CHAPTER_ATOM)),
     row(CHAP_STRING, "ChapString", T::Utf8, under(CHAPTER_DISPLAY)),
-    row(
-        CHAP_LANGUAGE,
-        "ChapLanguage",
-        T::String,
-        under(CHAPTER_DISPLAY),
-    ),
+    row(CHAP_LANGUAGE, "ChapLanguage", T::String, under(CHAPTER_DISPLAY)),
     row(TAGS, "Tags", T::Master, under(SEGMENT)),
     row(TAG, "Tag", T::Master, under(TAGS)),
     row(TARGETS, "Targets", T::Master, under(TAG)),
-    row(
-        TARGET_TYPE_VALUE,
-        "TargetTypeValue",
-        T::Uint,
-        under(TARGETS),
-    ),
+    row(TARGET_TYPE_VALUE, "TargetTypeValue", T::Uint, under(TARGETS)),
     row(TARGET_TYPE, "TargetType", T::String, under(TARGETS)),
     row(TAG_TRACK_UID, "TagTrackUID", T::Uint, under(TARGETS)),
     row(TAG_EDITION_UID, "TagEditionUID", T::Uint, under(TARGETS)),
     row(TAG_CHAPTER_UID, "TagChapterUID", T::Uint, under(TARGETS)),
-    row(
-        TAG_ATTACHMENT_UID,
-        "TagAttachmentUID",
-        T::Uint,
-        under(TARGETS),
-    ),
-    Schema {
-        recursive: true,
-        ..row(SIMPLE_TAG, "SimpleTag", T::Master, under(TAG))
-    },
+    row(TAG_ATTACHMENT_UID, "TagAttachmentUID", T::Uint, under(TARGETS)),
+    Schema { recursive: true, ..row(SIMPLE_TAG, "SimpleTag", T::Master, under(TAG)) },
     row(TAG_NAME, "TagName", T::Utf8, under(SIMPLE_TAG)),
     row(TAG_LANGUAGE, "TagLanguage", T::String, under(SIMPLE_TAG)),
-    row(
-        TAG_LANGUAGE_BCP47,
-        "TagLanguageBCP47",
-        T::String,
-        under(SIMPLE_TAG),
-    ),
+    row(TAG_LANGUAGE_BCP47, "TagLanguageBCP47", T::String, under(SIMPLE_TAG)),
     row(TAG_DEFAULT, "TagDefault", T::Uint, under(SIMPLE_TAG)),
     row(TAG_STRING, "TagString", T::Utf8, under(SIMPLE_TAG)),
     row(TAG_BINARY, "TagBinary", T::Binary, under(SIMPLE_TAG)),
@@ -770,10 +516,7 @@ pub const SCHEMA: &[Schema] = &[
 ///
 /// The lookup is a binary search over a sorted copy of the table built at compile time.
 pub fn schema(id: ElementId) -> Option<&'static Schema> {
-    SORTED
-        .binary_search_by_key(&id.0, |&i| SCHEMA[i as usize].id.0)
-        .ok()
-        .map(|k| &SCHEMA[SORTED[k] as usize])
+    SORTED.binary_search_by_key(&id.0, |&i| SCHEMA[i as usize].id.0).ok().map(|k| &SCHEMA[SORTED[k] as usize])
 }
 
 const N: usize = SCHEMA.len();
@@ -801,16 +544,7 @@ static SORTED: [u16; N] = {
 };
 
 /// The level-1 elements: the only IDs (besides Void and CRC-32) valid directly inside a Segment.
-pub const LEVEL1: [ElementId; 8] = [
-    SEEK_HEAD,
-    INFO,
-    TRACKS,
-    CLUSTER,
-    CUES,
-    ATTACHMENTS,
-    CHAPTERS,
-    TAGS,
-];
+pub const LEVEL1: [ElementId; 8] = [SEEK_HEAD, INFO, TRACKS, CLUSTER, CUES, ATTACHMENTS, CHAPTERS, TAGS];
 
 /// `true` if `child` may stand directly inside `parent` (`None` = the top level).
 pub fn is_child_of(child: ElementId, parent: Option<ElementId>) -> bool {
@@ -831,11 +565,7 @@ mod tests {
     fn schema_ids_are_unique_and_found() {
         for (i, s) in SCHEMA.iter().enumerate() {
             assert_eq!(schema(s.id).unwrap().name, s.name, "row {i}");
-            assert!(
-                SCHEMA.iter().filter(|t| t.id == s.id).count() == 1,
-                "{} twice",
-                s.name
-            );
+            assert!(SCHEMA.iter().filter(|t| t.id == s.id).count() == 1, "{} twice", s.name);
             assert!(s.id.is_valid_encoding(), "{} id", s.name);
         }
         assert!(schema(ElementId(0x4242)).is_none());

@@ -39,10 +39,7 @@ pub(crate) struct HeaderBuilder {
 
 impl HeaderBuilder {
     pub fn new(offset: u64) -> Self {
-        HeaderBuilder {
-            offset,
-            ..Default::default()
-        }
+        HeaderBuilder { offset, ..Default::default() }
     }
 
     /// Takes one child. A repeated element keeps its first value.
@@ -53,15 +50,9 @@ impl HeaderBuilder {
             ids::EBML_READ_VERSION => self.read_version = self.read_version.or_else(u),
             ids::EBML_MAX_ID_LENGTH => self.max_id_length = self.max_id_length.or_else(u),
             ids::EBML_MAX_SIZE_LENGTH => self.max_size_length = self.max_size_length.or_else(u),
-            ids::DOC_TYPE => {
-                if self.doc_type.is_none() {
-                    self.doc_type = Some(value::string(data))
-                }
-            }
+            ids::DOC_TYPE if self.doc_type.is_none() => self.doc_type = Some(value::string(data)),
             ids::DOC_TYPE_VERSION => self.doc_type_version = self.doc_type_version.or_else(u),
-            ids::DOC_TYPE_READ_VERSION => {
-                self.doc_type_read_version = self.doc_type_read_version.or_else(u)
-            }
+            ids::DOC_TYPE_READ_VERSION => self.doc_type_read_version = self.doc_type_read_version.or_else(u),
             _ => {}
         }
     }
@@ -116,8 +107,7 @@ impl Default for SegmentInfo {
 impl SegmentInfo {
     /// DateUTC as Unix seconds (DateUTC / 10^9 + 978,307,200), when present.
     pub fn date_unix_seconds(&self) -> Option<i64> {
-        self.date_utc
-            .map(|ns| ns.div_euclid(1_000_000_000) + 978_307_200)
+        self.date_utc.map(|ns| ns.div_euclid(1_000_000_000) + 978_307_200)
     }
 }
 

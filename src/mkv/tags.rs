@@ -112,12 +112,8 @@ impl TagBuilder {
     pub fn start(&mut self, id: ElementId, offset: u64) {
         match id {
             ids::TAG => {
-                self.tag = Some(Tag {
-                    has_targets: false,
-                    targets: Targets::default(),
-                    simple_tags: Vec::new(),
-                    offset,
-                });
+                self.tag =
+                    Some(Tag { has_targets: false, targets: Targets::default(), simple_tags: Vec::new(), offset });
                 self.open.clear();
             }
             ids::TARGETS => {
@@ -146,7 +142,7 @@ impl TagBuilder {
                 ids::TAG_NAME => s.name = value::string(data),
                 ids::TAG_LANGUAGE => s.language = Some(value::string(data)),
                 ids::TAG_LANGUAGE_BCP47 => s.language_bcp47 = Some(value::string(data)),
-                ids::TAG_DEFAULT => s.default = value::uint(data).map_or(true, |v| v != 0),
+                ids::TAG_DEFAULT => s.default = !matches!(value::uint(data), Ok(0)),
                 ids::TAG_STRING => s.value = TagValue::String(value::string(data)),
                 ids::TAG_BINARY => s.value = TagValue::Binary(data.clone()),
                 _ => {}

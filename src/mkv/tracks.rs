@@ -90,12 +90,7 @@ pub struct AudioSettings {
 
 impl Default for AudioSettings {
     fn default() -> Self {
-        AudioSettings {
-            sampling_frequency: 8000.0,
-            output_sampling_frequency: None,
-            channels: 1,
-            bit_depth: None,
-        }
+        AudioSettings { sampling_frequency: 8000.0, output_sampling_frequency: None, channels: 1, bit_depth: None }
     }
 }
 
@@ -116,13 +111,7 @@ pub struct ContentEncoding {
 
 impl Default for ContentEncoding {
     fn default() -> Self {
-        ContentEncoding {
-            order: 0,
-            scope: 1,
-            encoding_type: 0,
-            comp_algo: 0,
-            comp_settings: None,
-        }
+        ContentEncoding { order: 0, scope: 1, encoding_type: 0, comp_algo: 0, comp_settings: None }
     }
 }
 
@@ -197,20 +186,12 @@ impl Track {
     /// `true` when frames are compressed or encrypted in a way this crate does not undo
     /// (anything but header stripping): their payloads are not plain codec frames.
     pub fn has_unsupported_encoding(&self) -> bool {
-        self.content_encodings
-            .iter()
-            .any(|e| e.scope & 1 != 0 && !e.is_header_stripping())
+        self.content_encodings.iter().any(|e| e.scope & 1 != 0 && !e.is_header_stripping())
     }
 
     /// Same definition, ignoring where it was read from.
     pub fn same_definition(&self, other: &Track) -> bool {
-        Track {
-            offset: 0,
-            ..self.clone()
-        } == Track {
-            offset: 0,
-            ..other.clone()
-        }
+        Track { offset: 0, ..self.clone() } == Track { offset: 0, ..other.clone() }
     }
 }
 
@@ -297,15 +278,10 @@ impl TrackBuilder {
                     _ => v.stereo_mode = u.unwrap_or(0),
                 }
             }
-            ids::SAMPLING_FREQUENCY
-            | ids::OUTPUT_SAMPLING_FREQUENCY
-            | ids::CHANNELS
-            | ids::BIT_DEPTH => {
+            ids::SAMPLING_FREQUENCY | ids::OUTPUT_SAMPLING_FREQUENCY | ids::CHANNELS | ids::BIT_DEPTH => {
                 let a = t.audio.get_or_insert_with(AudioSettings::default);
                 match id {
-                    ids::SAMPLING_FREQUENCY => {
-                        a.sampling_frequency = f.filter(|x| *x > 0.0).unwrap_or(8000.0)
-                    }
+                    ids::SAMPLING_FREQUENCY => a.sampling_frequency = f.filter(|x| *x > 0.0).unwrap_or(8000.0),
                     ids::OUTPUT_SAMPLING_FREQUENCY => a.output_sampling_frequency = f,
                     ids::CHANNELS => a.channels = u.filter(|&c| c > 0).unwrap_or(1),
                     _ => a.bit_depth = u,
@@ -333,9 +309,7 @@ impl TrackBuilder {
     }
 
     pub fn build(mut self) -> Track {
-        self.0
-            .content_encodings
-            .sort_by_key(|e| std::cmp::Reverse(e.order));
+        self.0.content_encodings.sort_by_key(|e| std::cmp::Reverse(e.order));
         self.0
     }
 }

@@ -1,0 +1,136 @@
+//! Test helpers shared by every integration test (and, later, by the async adapters).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use kinesis_video_parser::{Demuxer, Error, Event, Fragment, FragmentAssembler, Options, ReadDemuxer, Status};
+
+/// `../shared/testdata`, or `$KVS_TESTDATA`. `None` (with a loud notice) when missing;
+/// with `KVS_REQUIRE_SHARED_TESTDATA=1` a missing corpus fails the test instead.
+pub fn shared(sub: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("KVS_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"));
+    let dir = root.join(sub);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("KVS_REQUIRE_SHARED_TESTDATA").is_ok_and(|v| v == "1") {
+        panic!("shared test data required but {} not found", dir.display());
+    }
+    eprintln!("\n!!!!!!!! SKIPPED: {} not found (set KVS_TESTDATA) !!!!!!!!\n", dir.display());
+    None
+}
+
+/// Reads a file of the shared corpus, or `None` when the corpus is missing.
+pub fn shared_file(sub: &str, name: &str) -> Option<Vec<u8>> {
+    let dir = shared(sub)?;
+    Some(std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{sub}/{name}: {e}")))
+}
+
+/// A file of the project's own `testdata/`.
+pub fn own_file(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every event (and the truncation error) of `data` fed in pieces of the given sizes
+/// (cycled), through the I/O-free core. Each piece is copied into its own buffer, like
+/// data arriving from a network.
+pub fn events_chunked(data: &[u8], sizes: &[usize]) -> Vec<Result<Event, Error>> {
+    events_chunked_with(data, sizes, Options::default())
+}
+
+pub fn events_chunked_with(data: &[u8], sizes: &[usize], opts: Options) -> Vec<Result<Event, Error>> {
+    let mut d = Demuxer::with_options(opts);
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut k = 0;
+    // Bound on iterations so that a stuck parser fails instead of hanging.
+    let mut budget = 50 * data.len() + 10_000;
+    loop {
+        budget = budget.checked_sub(1).expect("parser made no progress");
+        match d.poll() {
+            Ok(Status::Ready(ev)) => out.push(Ok(ev)),
+            Ok(Status::Done) => break,
+            Ok(Status::NeedMore(_)) => {
+                if pos == data.len() {
+                    d.finish();
+                } else {
+                    let n = sizes[k % sizes.len()].max(1).min(data.len() - pos);
+                    k += 1;
+                    d.push(Bytes::copy_from_slice(&data[pos..pos + n]));
+                    pos += n;
+                }
+            }
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    out
+}
+
+/// One-shot: the whole input as one piece.
+pub fn events(data: &[u8]) -> Vec<Result<Event, Error>> {
+    events_chunked(data, &[data.len().max(1)])
+}
+
+/// Through the sync adapter, reading `read_size` bytes at a time.
+pub fn events_read(data: &[u8], read_size: usize) -> Vec<Result<Event, Error>> {
+    ReadDemuxer::new(data).with_read_size(read_size).collect()
+}
+
+/// Whole fragments from events.
+pub fn fragments(evs: &[Result<Event, Error>]) -> Vec<Fragment> {
+    let mut asm = FragmentAssembler::new();
+    evs.iter().filter_map(|e| e.as_ref().ok()).filter_map(|e| asm.push(e.clone())).collect()
+}
+
+pub fn frames(evs: &[Result<Event, Error>]) -> Vec<kinesis_video_parser::Frame> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Ok(Event::Frame(f)) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn truncations(evs: &[Result<Event, Error>]) -> Vec<Error> {
+    evs.iter().filter_map(|e| e.as_ref().err().cloned()).collect()
+}
+
+pub fn damages(evs: &[Result<Event, Error>]) -> Vec<kinesis_video_parser::Damage> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Ok(Event::Damage(d)) => Some(d.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A small deterministic PRNG (xorshift) for chunkings.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Random piece sizes: mostly small, sometimes large.
+pub fn random_sizes(rng: &mut Rng, n: usize) -> Vec<usize> {
+    (0..n)
+        .map(|_| match rng.below(4) {
+            0 => 1,
+            1 => 1 + rng.below(16) as usize,
+            2 => 1 + rng.below(4096) as usize,
+            _ => 1 + rng.below(100_000) as usize,
+        })
+        .collect()
+}
