@@ -5,6 +5,7 @@ mod input;
 pub(crate) mod reader;
 pub(crate) mod value;
 pub(crate) mod vint;
+pub mod writer;
 
 pub use reader::{ElementEvent, ElementHeader, ElementReader};
 pub use value::{decode_value, Value};

@@ -1,6 +1,8 @@
 //! Test helpers shared by every integration test (and, later, by the async adapters).
 #![allow(dead_code)]
 
+pub mod build;
+
 use std::path::PathBuf;
 
 use bytes::Bytes;
