@@ -1,8 +1,9 @@
-//! `inspect [--json] [--elements] <FILE | ->`: what is in a KVS / Matroska stream.
+//! `inspect [--json] [--elements] [--verify-crc] <FILE | ->`: what is in a KVS / Matroska stream.
 //!
 //! - no flag: a readable summary (tracks, then one line per fragment);
 //! - `--json`: JSON Lines (`track`, `frame`, `fragment`, `damage`, then `end`);
-//! - `--elements`: the element tree (offset, ID, name, header size, data size, leaf value).
+//! - `--elements`: the element tree (offset, ID, name, header size, data size, leaf value);
+//! - `--verify-crc`: check CRC-32 elements; a mismatch is reported as damage.
 //!
 //! Exit status: 0 clean, 1 truncated or damaged (after printing everything recoverable),
 //! 2 usage or I/O error. Output does not depend on how the input arrives.
@@ -17,25 +18,27 @@ use bytes::{Bytes, BytesMut};
 use json::{hex, Obj};
 use kinesis_video_parser::ebml::{decode_value, Value};
 use kinesis_video_parser::{
-    Damage, ElementEvent, ElementReader, Error, Event, FragmentMeta, Frame, Limits, ReadDemuxer, Status, TagValue,
-    Track,
+    Damage, ElementEvent, ElementReader, Error, Event, FragmentMeta, Frame, Limits, Options, ReadDemuxer, Status,
+    TagValue, Track,
 };
 
-const USAGE: &str = "usage: inspect [--json] [--elements] <FILE | ->";
+const USAGE: &str = "usage: inspect [--json] [--elements] [--verify-crc] <FILE | ->";
 
 struct Args {
     json: bool,
     elements: bool,
+    verify_crc: bool,
     input: String,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { json: false, elements: false, input: String::new() };
+    let mut a = Args { json: false, elements: false, verify_crc: false, input: String::new() };
     let mut input = None;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--json" => a.json = true,
             "--elements" => a.elements = true,
+            "--verify-crc" => a.verify_crc = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             s => {
@@ -76,7 +79,11 @@ fn main() -> ExitCode {
         }
     };
     let mut out = BufWriter::new(io::stdout().lock());
-    let result = if args.elements { elements(input, &mut out) } else { events(input, args.json, &mut out) };
+    let result = if args.elements {
+        elements(input, args.verify_crc, &mut out)
+    } else {
+        events(input, args.json, args.verify_crc, &mut out)
+    };
     let flushed = out.flush();
     match (result, flushed) {
         (Ok(clean), Ok(())) => ExitCode::from(if clean { 0 } else { 1 }),
@@ -97,8 +104,8 @@ struct Totals {
 }
 
 /// Returns `Ok(true)` when the input was clean.
-fn events(input: Box<dyn Read>, as_json: bool, out: &mut impl Write) -> io::Result<bool> {
-    let mut demux = ReadDemuxer::new(input);
+fn events(input: Box<dyn Read>, as_json: bool, verify_crc: bool, out: &mut impl Write) -> io::Result<bool> {
+    let mut demux = ReadDemuxer::with_options(input, Options::default().with_crc_verification(verify_crc));
     let mut t = Totals::default();
     for item in demux.by_ref() {
         match item {
@@ -295,12 +302,12 @@ fn damage_json(d: &Damage) -> String {
 }
 
 fn damage_text(d: &Damage) -> String {
-    format!("DAMAGE: {} bytes skipped at byte {}: {}", d.length, d.offset, d.error)
+    format!("DAMAGE at byte {} ({} bytes): {}", d.offset, d.length, d.error)
 }
 
 /// `--elements`: the element tree. Returns `Ok(true)` when the input was clean.
-fn elements(mut input: Box<dyn Read>, out: &mut impl Write) -> io::Result<bool> {
-    let mut r = ElementReader::new(Limits::default());
+fn elements(mut input: Box<dyn Read>, verify_crc: bool, out: &mut impl Write) -> io::Result<bool> {
+    let mut r = ElementReader::new(Limits::default()).with_crc_verification(verify_crc);
     let mut depth = 0usize;
     let mut clean = true;
     loop {

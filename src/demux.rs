@@ -22,12 +22,20 @@ use crate::Status;
 pub struct Options {
     /// Memory and structure bounds.
     pub limits: Limits,
+    /// Verify CRC-32 elements (off by default); a mismatch is reported as damage.
+    pub verify_crc: bool,
 }
 
 impl Options {
     /// Sets the limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Turns CRC-32 verification on or off.
+    pub fn with_crc_verification(mut self, on: bool) -> Self {
+        self.verify_crc = on;
         self
     }
 }
@@ -110,6 +118,8 @@ pub struct Demuxer {
     info: Arc<SegmentInfo>,
     tracks_building: Option<Vec<Arc<Track>>>,
     track_builder: Option<TrackBuilder>,
+    /// Damage happened while the current TrackEntry was open: it is not used.
+    track_damaged: bool,
     tracks: Arc<[Arc<Track>]>,
     announced: Vec<Arc<Track>>,
     cluster_open: bool,
@@ -136,7 +146,7 @@ impl Demuxer {
     /// A demuxer with the given options.
     pub fn with_options(options: Options) -> Self {
         Demuxer {
-            reader: ElementReader::new(options.limits),
+            reader: ElementReader::new(options.limits).with_crc_verification(options.verify_crc),
             limits: options.limits,
             out: VecDeque::new(),
             done: false,
@@ -145,6 +155,7 @@ impl Demuxer {
             info: Arc::new(SegmentInfo::default()),
             tracks_building: None,
             track_builder: None,
+            track_damaged: false,
             tracks: Arc::from(Vec::new()),
             announced: Vec::new(),
             cluster_open: false,
@@ -266,6 +277,7 @@ impl Demuxer {
     }
 
     fn damage(&mut self, d: Damage) {
+        self.track_damaged |= self.track_builder.is_some();
         if let Some(f) = &mut self.frag {
             if self.cluster_open || f.meta.cluster_offset.is_none() {
                 f.meta.damaged = true;
@@ -304,7 +316,10 @@ impl Demuxer {
             }
             ids::INFO => self.info_builder = Some(InfoBuilder::default()),
             ids::TRACKS => self.tracks_building = Some(Vec::new()),
-            ids::TRACK_ENTRY => self.track_builder = Some(TrackBuilder::new(h.offset)),
+            ids::TRACK_ENTRY => {
+                self.track_builder = Some(TrackBuilder::new(h.offset));
+                self.track_damaged = false;
+            }
             ids::VIDEO | ids::AUDIO | ids::CONTENT_ENCODING => {
                 if let Some(t) = &mut self.track_builder {
                     t.start(h.id)
@@ -341,7 +356,9 @@ impl Demuxer {
             }
             ids::TRACK_ENTRY => {
                 if let (Some(b), Some(list)) = (self.track_builder.take(), &mut self.tracks_building) {
-                    if list.len() < self.limits.max_tracks {
+                    if self.track_damaged {
+                        // Cut by damage: a partial definition is not a track.
+                    } else if list.len() < self.limits.max_tracks {
                         list.push(Arc::new(b.build()));
                     } else {
                         let error = Error::new(ErrorKind::LimitExceeded(Limit::Tracks), h.offset).in_element(h.id);

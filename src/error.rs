@@ -23,6 +23,10 @@ pub enum ErrorKind {
     UnknownSizeNotAllowed,
     /// An element's declared end lies past the end of its known-size parent.
     ChildExceedsParent,
+    /// A known-size master ended early: an element of an enclosing level (a new EBML
+    /// header, a level-1 element inside a Cluster, …) appeared before its declared end, so
+    /// its declared size was wrong.
+    SizeOverrun,
     /// A leaf value that cannot be decoded (for example a float of 3 bytes).
     InvalidValue,
     /// A SimpleBlock or Block header that makes no sense (too short, bad track number).
@@ -65,6 +69,7 @@ impl ErrorKind {
             ErrorKind::InvalidElementId => "invalid element ID",
             ErrorKind::UnknownSizeNotAllowed => "unknown size not allowed on this element",
             ErrorKind::ChildExceedsParent => "child exceeds parent",
+            ErrorKind::SizeOverrun => "element ended before its declared size",
             ErrorKind::InvalidValue => "invalid value",
             ErrorKind::InvalidBlock => "invalid block header",
             ErrorKind::InvalidLacing => "invalid lacing",

@@ -269,11 +269,14 @@ fn ebml_max_size_length_is_honoured() {
     ]
     .concat();
     let evs = events(&data);
+    // The wider size is reported once for the document, and still decoded (it is
+    // unambiguous): no frame is lost.
     let d = damages(&evs);
     assert_eq!(d.len(), 1);
-    assert_eq!(d[0].error.kind(), ErrorKind::InvalidVint);
+    assert_eq!((d[0].error.kind(), d[0].length), (ErrorKind::InvalidVint, 0));
+    assert_eq!(d[0].error.detail(), Some("size wider than EBMLMaxSizeLength"));
     let names: Vec<_> = frames(&evs).iter().map(|f| f.data.to_vec()).collect();
-    assert_eq!(names, [b"ok".to_vec(), b"next".to_vec()]);
+    assert_eq!(names, [b"ok".to_vec(), b"wide".to_vec(), b"next".to_vec()]);
 }
 
 #[test]

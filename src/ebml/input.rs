@@ -96,14 +96,21 @@ impl Input {
 
     /// Drops up to `n` bytes from the front; returns how many were dropped.
     pub fn skip(&mut self, n: u64) -> u64 {
+        self.skip_with(n, |_| {})
+    }
+
+    /// Like [`skip`](Self::skip), showing each dropped run of bytes to `seen` first.
+    pub fn skip_with(&mut self, n: u64, mut seen: impl FnMut(&[u8])) -> u64 {
         let mut left = n.min(self.len as u64) as usize;
         let done = left;
         while left > 0 {
             let c = self.chunks.front_mut().expect("skip within len");
             if c.len() <= left {
                 left -= c.len();
+                seen(c);
                 self.chunks.pop_front();
             } else {
+                seen(&c[..left]);
                 let _ = c.split_to(left);
                 left = 0;
             }

@@ -1,6 +1,7 @@
 //! EBML (RFC 8794): element IDs, variable-size integers, values, and the incremental
 //! element reader.
 
+pub(crate) mod crc;
 mod input;
 pub(crate) mod reader;
 pub(crate) mod value;

@@ -19,8 +19,11 @@
 //! declared size is within [`Limits::max_element_size`]. Unknown elements and Void are
 //! skipped without buffering.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
+use super::crc;
 use super::input::Input;
 use super::vint::{self, Parsed};
 use super::ElementId;
@@ -88,8 +91,19 @@ enum State {
     Leaf(ElementHeader, usize),
     Skip(ElementHeader, u64),
     Resync(u64),
-    Closing,
+    /// End of input: open masters close one by one (`forced` after truncation).
+    Closing {
+        forced: bool,
+    },
     Done,
+}
+
+/// A CRC-32 being checked: the first child of the master at `depth` held `expected`.
+#[derive(Debug, Clone, Copy)]
+struct CrcCheck {
+    depth: usize,
+    expected: u32,
+    state: u32,
 }
 
 /// Reads EBML elements from pushed bytes, one event at a time.
@@ -116,11 +130,19 @@ pub struct ElementReader {
     state: State,
     eof: bool,
     limits: Limits,
+    verify_crc: bool,
     max_size_len: usize,
+    size_width_reported: bool,
     /// After a resync, masters above this depth are closed before anything else.
     pop_to: usize,
+    /// After a resync onto a level-1 element with no Segment open: where to imply one.
+    implied_segment: Option<u64>,
     /// Where the current damage started (while resyncing).
     damage: Option<Error>,
+    /// Offset at which an overrun was last reported (reported once per position).
+    overrun_at: Option<u64>,
+    pending: VecDeque<ElementEvent>,
+    crcs: Vec<CrcCheck>,
 }
 
 impl ElementReader {
@@ -132,10 +154,25 @@ impl ElementReader {
             state: State::Header,
             eof: false,
             limits,
+            verify_crc: false,
             max_size_len: 8,
+            size_width_reported: false,
             pop_to: usize::MAX,
+            implied_segment: None,
             damage: None,
+            overrun_at: None,
+            pending: VecDeque::new(),
+            crcs: Vec::new(),
         }
+    }
+
+    /// Verifies CRC-32 elements (off by default). A CRC-32 that is the first child of a
+    /// master is checked against the rest of that master's data when the master ends; a
+    /// mismatch is reported as [`ErrorKind::ChecksumMismatch`] damage covering the master,
+    /// just before its `End` event.
+    pub fn with_crc_verification(mut self, on: bool) -> Self {
+        self.verify_crc = on;
+        self
     }
 
     /// Appends input. Pieces may have any size, down to one byte.
@@ -177,16 +214,17 @@ impl ElementReader {
     /// element. Damage is an event ([`ElementEvent::Damage`]); reading resumes after it.
     pub fn poll(&mut self) -> Result<Status<ElementEvent>, Error> {
         loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Ok(Status::Ready(ev));
+            }
             match self.state {
                 State::Done => return Ok(Status::Done),
-                State::Closing => {
-                    return Ok(match self.stack.pop() {
-                        Some(h) => Status::Ready(ElementEvent::End(h, self.input.pos())),
-                        None => {
-                            self.state = State::Done;
-                            Status::Done
-                        }
-                    })
+                State::Closing { forced } => {
+                    if self.stack.is_empty() {
+                        self.state = State::Done;
+                        return Ok(Status::Done);
+                    }
+                    return Ok(self.pop(forced));
                 }
                 State::Header => {
                     if let Some(ev) = self.header()? {
@@ -196,6 +234,7 @@ impl ElementReader {
                 State::Leaf(h, size) => {
                     if self.input.len() >= size {
                         let data = self.input.take(size);
+                        self.hash(&data);
                         self.state = State::Header;
                         self.after_leaf(&h, &data);
                         return Ok(Status::Ready(ElementEvent::Data(h, data)));
@@ -206,7 +245,7 @@ impl ElementReader {
                     return Ok(Status::NeedMore(size - self.input.len()));
                 }
                 State::Skip(h, remaining) => {
-                    let left = remaining - self.input.skip(remaining);
+                    let left = remaining - self.consume(remaining);
                     if left == 0 {
                         self.state = State::Header;
                         continue;
@@ -222,16 +261,48 @@ impl ElementReader {
         }
     }
 
+    /// Drops `n` bytes (as many as are there), feeding running CRCs.
+    fn consume(&mut self, n: u64) -> u64 {
+        if self.crcs.is_empty() {
+            return self.input.skip(n);
+        }
+        let crcs = &mut self.crcs;
+        self.input.skip_with(n, |b| {
+            for c in crcs.iter_mut() {
+                c.state = crc::update(c.state, b);
+            }
+        })
+    }
+
+    fn hash(&mut self, data: &[u8]) {
+        for c in &mut self.crcs {
+            c.state = crc::update(c.state, data);
+        }
+    }
+
     /// Ends the input inside an element: everything left is dropped, open masters close.
     fn truncate(&mut self, offset: u64, id: ElementId) -> Error {
         self.input.skip(u64::MAX);
-        self.state = State::Closing;
+        self.state = State::Closing { forced: true };
         Error::new(ErrorKind::Truncated, offset).in_element(id)
     }
 
-    fn pop(&mut self) -> Status<ElementEvent> {
+    /// Closes the innermost master. Its CRC, if one is being checked, is verified unless
+    /// the close is forced (damage, truncation); a mismatch comes out before the `End`.
+    fn pop(&mut self, forced: bool) -> Status<ElementEvent> {
+        let depth = self.stack.len() - 1;
         let h = self.stack.pop().expect("pop with open element");
-        Status::Ready(ElementEvent::End(h, self.input.pos()))
+        let pos = self.input.pos();
+        let end = ElementEvent::End(h, pos);
+        if let Some(i) = self.crcs.iter().position(|c| c.depth == depth) {
+            let c = self.crcs.remove(i);
+            if !forced && crc::finish(c.state) != c.expected {
+                self.pending.push_back(end);
+                let error = Error::new(ErrorKind::ChecksumMismatch, h.offset).in_element(h.id);
+                return Status::Ready(ElementEvent::Damage(Damage { offset: h.offset, length: pos - h.offset, error }));
+            }
+        }
+        Status::Ready(end)
     }
 
     fn damage(&mut self, kind: ErrorKind, at: u64, id: Option<ElementId>) {
@@ -240,26 +311,39 @@ impl ElementReader {
             e = e.in_element(id);
         }
         self.damage = Some(e);
+        // Nothing skipped may count towards a CRC; the masters it covered are cut anyway.
+        self.crcs.clear();
         // Never scan from the same byte twice: resync starts one past the bad element.
         self.input.skip(1);
         self.state = State::Resync(at);
     }
 
+    /// A zero-length damage report: nothing is skipped, but the structure was wrong.
+    fn notice(&mut self, kind: ErrorKind, at: u64, id: ElementId, detail: &'static str) -> Status<ElementEvent> {
+        let error = Error::new(kind, at).in_element(id).with_detail(detail);
+        Status::Ready(ElementEvent::Damage(Damage { offset: at, length: 0, error }))
+    }
+
     /// Header state: close what ended, parse the next header and decide what it is.
     fn header(&mut self) -> Result<Option<Status<ElementEvent>>, Error> {
         if self.stack.len() > self.pop_to {
-            return Ok(Some(self.pop()));
+            return Ok(Some(self.pop(true)));
         }
         self.pop_to = usize::MAX;
         let pos = self.input.pos();
+        if let Some(at) = self.implied_segment.take() {
+            let seg = ElementHeader { id: ids::SEGMENT, offset: at, header_len: 0, size: None };
+            self.stack.push(seg);
+            return Ok(Some(Status::Ready(ElementEvent::Start(seg))));
+        }
         if let Some(top) = self.stack.last() {
             if top.end() == Some(pos) {
-                return Ok(Some(self.pop()));
+                return Ok(Some(self.pop(false)));
             }
         }
         let mut scratch = [0u8; 16];
         let buf = self.input.peek(&mut scratch, 12);
-        let h = match vint::run(vint::element_header(buf, self.max_size_len)) {
+        let h = match vint::run(vint::element_header(buf, 8)) {
             Parsed::Done(h) => h,
             Parsed::Incomplete(n) => {
                 if !self.eof {
@@ -270,8 +354,9 @@ impl ElementReader {
                     return Err(self.truncate(pos, id));
                 }
                 // Clean end between elements: known-size masters not yet complete are cut.
-                self.state = State::Closing;
-                if let Some(cut) = self.stack.iter().rev().find(|h| h.end().is_some_and(|e| e > pos)) {
+                let cut = self.stack.iter().rev().find(|h| h.end().is_some_and(|e| e > pos)).copied();
+                self.state = State::Closing { forced: cut.is_some() };
+                if let Some(cut) = cut {
                     return Err(Error::new(ErrorKind::Truncated, cut.offset).in_element(cut.id));
                 }
                 return Ok(None);
@@ -284,17 +369,28 @@ impl ElementReader {
         let hdr = ElementHeader { id: h.id, offset: pos, header_len: h.len, size: h.size };
         let parent = self.stack.last().copied();
 
-        // A new EBML header closes everything that is open.
-        if h.id == ids::EBML && parent.is_some() {
-            return Ok(Some(self.pop()));
+        // An element of an enclosing level (a new EBML header closes everything) ends the
+        // open masters that cannot contain it. Unknown-size ones end that way by design;
+        // for a known-size one it means its declared size was wrong: say so once.
+        let ancestor_level = if h.id == ids::EBML { parent.is_some() } else { self.closes(h.id) };
+        if let Some(p) = parent.filter(|p| ancestor_level && !ids::is_child_of(h.id, Some(p.id))) {
+            if p.size.is_some() && self.overrun_at != Some(pos) {
+                self.overrun_at = Some(pos);
+                let closes = if h.id == ids::EBML { 0 } else { self.stack.len() - 1 };
+                self.pop_to = closes.min(self.pop_to);
+                let what = "an element of an enclosing level inside a known-size master";
+                return Ok(Some(self.notice(ErrorKind::SizeOverrun, pos, p.id, what)));
+            }
+            return Ok(Some(self.pop(p.size.is_some())));
+        }
+        // Sizes wider than the document's EBMLMaxSizeLength still decode (they are
+        // unambiguous up to 8 bytes); the violation is reported once per document.
+        let size_width = usize::from(h.len) - h.id.width();
+        if size_width > self.max_size_len && !self.size_width_reported {
+            self.size_width_reported = true;
+            return Ok(Some(self.notice(ErrorKind::InvalidVint, pos, h.id, "size wider than EBMLMaxSizeLength")));
         }
         let sch = schema(h.id);
-        // An unknown-size master ends at an element that belongs to an ancestor level.
-        if let Some(p) = parent {
-            if p.size.is_none() && !ids::is_child_of(h.id, Some(p.id)) && self.closes_unknown(h.id) {
-                return Ok(Some(self.pop()));
-            }
-        }
         let valid = match parent {
             None => matches!(h.id, ids::EBML | ids::SEGMENT | ids::VOID | ids::CRC32),
             Some(p) if p.id == ids::SEGMENT => LEVEL1.contains(&h.id) || matches!(h.id, ids::VOID | ids::CRC32),
@@ -333,16 +429,17 @@ impl ElementReader {
                 self.damage(ErrorKind::LimitExceeded(Limit::Depth), pos, Some(h.id));
                 return Ok(None);
             }
-            self.input.skip(u64::from(h.len));
+            self.consume(u64::from(h.len));
             self.stack.push(hdr);
             if h.id == ids::EBML {
                 self.max_size_len = 8;
+                self.size_width_reported = false;
             }
             return Ok(Some(Status::Ready(ElementEvent::Start(hdr))));
         }
         let size = h.size.expect("unknown size only on masters");
         if !valid || h.id == ids::VOID {
-            self.input.skip(u64::from(h.len));
+            self.consume(u64::from(h.len));
             self.state = State::Skip(hdr, size);
             return Ok(Some(Status::Ready(ElementEvent::Skipped(hdr))));
         }
@@ -350,28 +447,36 @@ impl ElementReader {
             self.damage(ErrorKind::LimitExceeded(Limit::ElementSize), pos, Some(h.id));
             return Ok(None);
         }
-        self.input.skip(u64::from(h.len));
+        self.consume(u64::from(h.len));
         self.state = State::Leaf(hdr, size as usize);
         Ok(None)
     }
 
     /// `true` if `id` belongs to a level above the innermost open master: the top level, or
     /// a child of some open master.
-    fn closes_unknown(&self, id: ElementId) -> bool {
+    fn closes(&self, id: ElementId) -> bool {
         match schema(id).map(|s| s.parent) {
-            Some(Parent::Root) => true,
+            Some(Parent::Root) => !self.stack.is_empty(),
             Some(Parent::Id(_)) => self.stack.iter().any(|o| ids::is_child_of(id, Some(o.id))),
             _ => false,
         }
     }
 
     fn after_leaf(&mut self, h: &ElementHeader, data: &[u8]) {
-        if h.id == ids::EBML_MAX_SIZE_LENGTH && self.stack.last().is_some_and(|p| p.id == ids::EBML) {
-            // Honour a narrower bound; Matroska allows at most 8, so wider values mean 8.
+        let parent = self.stack.last().copied();
+        if h.id == ids::EBML_MAX_SIZE_LENGTH && parent.is_some_and(|p| p.id == ids::EBML) {
+            // Matroska allows at most 8, so wider values mean 8.
             self.max_size_len = match super::value::uint(data) {
                 Ok(n @ 1..=8) => n as usize,
                 _ => 8,
             };
+        }
+        // A CRC-32 is checked only where it belongs, as the first child of a master; it
+        // covers the rest of that master's data.
+        let first_child = parent.is_some_and(|p| p.data_offset() == h.offset && p.header_len > 0);
+        if h.id == ids::CRC32 && self.verify_crc && data.len() == 4 && first_child {
+            let expected = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
+            self.crcs.push(CrcCheck { depth: self.stack.len() - 1, expected, state: crc::INIT });
         }
     }
 
@@ -382,15 +487,16 @@ impl ElementReader {
                 return Ok(Status::NeedMore(16 - self.input.len()));
             }
             let pos = self.input.pos();
-            if self.input.len() == 0 {
+            let found = if self.input.len() == 0 { None } else { self.sync_here(pos) };
+            if found.is_some() || self.input.len() == 0 {
                 let error = self.damage.take().expect("damage recorded");
                 self.state = State::Header;
-                return Ok(Status::Ready(ElementEvent::Damage(Damage { offset: start, length: pos - start, error })));
-            }
-            if let Some(depth) = self.sync_here(pos) {
-                let error = self.damage.take().expect("damage recorded");
-                self.pop_to = depth;
-                self.state = State::Header;
+                if let Some((depth, implied)) = found {
+                    self.pop_to = depth;
+                    if implied {
+                        self.implied_segment = Some(pos);
+                    }
+                }
                 return Ok(Status::Ready(ElementEvent::Damage(Damage { offset: start, length: pos - start, error })));
             }
             // Skip to the next byte that can start a sync ID (at least one byte: progress).
@@ -400,33 +506,37 @@ impl ElementReader {
         }
     }
 
-    /// If a resync point starts at the front of the input, the stack depth to pop to.
-    fn sync_here(&self, pos: u64) -> Option<usize> {
+    /// If a resync point starts at the front of the input: the stack depth to pop to, and
+    /// whether a Segment must be implied (a level-1 element found with none open).
+    fn sync_here(&self, pos: u64) -> Option<(usize, bool)> {
         let mut scratch = [0u8; 16];
         let buf = self.input.peek(&mut scratch, 16);
-        let Parsed::Done(h) = vint::run(vint::element_header(buf, 8)) else {
-            return None;
-        };
+        let Parsed::Done(h) = vint::run(vint::element_header(buf, 8)) else { return None };
         let body = &buf[usize::from(h.len)..];
         let seg = self.stack.iter().rposition(|o| o.id == ids::SEGMENT);
-        match h.id {
-            ids::EBML => h.size.is_some_and(|s| s <= 4096).then_some(0),
-            ids::SEGMENT => Some(0),
-            ids::CLUSTER => {
-                let seg = seg?;
-                let first_child_ok =
-                    matches!(vint::run(vint::element_id(body)), Parsed::Done(ids::TIMESTAMP | ids::CRC32));
-                (first_child_ok && self.fits_in(seg, pos, h.size)).then_some(seg + 1)
+        let child = || match vint::run(vint::element_id(body)) {
+            Parsed::Done(c) => Some(c),
+            _ => None,
+        };
+        let level1 = |ok: bool| -> Option<(usize, bool)> {
+            if !ok {
+                return None;
             }
+            match seg {
+                Some(s) if self.fits_in(s, pos, h.size) => Some((s + 1, false)),
+                Some(_) => None,
+                None => Some((0, true)),
+            }
+        };
+        match h.id {
+            ids::EBML => h.size.is_some_and(|s| s <= 4096).then_some((0, false)),
+            ids::SEGMENT => Some((0, false)),
+            ids::CLUSTER => level1(matches!(child(), Some(ids::TIMESTAMP | ids::CRC32))),
             id if LEVEL1.contains(&id) => {
-                let seg = seg?;
                 let size = h.size?;
-                if size > self.limits.max_element_size || !self.fits_in(seg, pos, Some(size)) {
-                    return None;
-                }
-                let child_ok = size == 0
-                    || matches!(vint::run(vint::element_id(body)), Parsed::Done(c) if ids::is_child_of(c, Some(id)));
-                child_ok.then_some(seg + 1)
+                let plausible = size <= self.limits.max_element_size
+                    && (size == 0 || child().is_some_and(|c| ids::is_child_of(c, Some(id))));
+                level1(plausible)
             }
             _ => None,
         }
