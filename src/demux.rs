@@ -70,6 +70,8 @@ struct FragState {
     meta: FragmentMeta,
     segment_seen: bool,
     tags: usize,
+    /// Damage was reported after this fragment's Cluster started.
+    damage_after_cluster: bool,
 }
 
 #[derive(Debug, Default)]
@@ -254,6 +256,7 @@ impl Demuxer {
             },
             segment_seen: false,
             tags: 0,
+            damage_after_cluster: false,
         });
         self.out.push_back(Event::FragmentStart { index, offset });
     }
@@ -282,6 +285,7 @@ impl Demuxer {
             if self.cluster_open || f.meta.cluster_offset.is_none() {
                 f.meta.damaged = true;
             }
+            f.damage_after_cluster |= f.meta.cluster_offset.is_some();
         }
         self.out.push_back(Event::Damage(d));
     }
@@ -314,8 +318,19 @@ impl Demuxer {
                 }
                 self.ensure_fragment(h.offset).segment_seen = true;
             }
-            ids::INFO => self.info_builder = Some(InfoBuilder::default()),
-            ids::TRACKS => self.tracks_building = Some(Vec::new()),
+            ids::INFO | ids::TRACKS => {
+                // Info and Tracks come before a document's Cluster: after one, they start a
+                // new document whose EBML header and Segment were lost to damage.
+                if self.frag.as_ref().is_some_and(|f| f.damage_after_cluster) {
+                    self.close_fragment(h.offset);
+                    self.ensure_fragment(h.offset).segment_seen = true;
+                }
+                if h.id == ids::INFO {
+                    self.info_builder = Some(InfoBuilder::default());
+                } else {
+                    self.tracks_building = Some(Vec::new());
+                }
+            }
             ids::TRACK_ENTRY => {
                 self.track_builder = Some(TrackBuilder::new(h.offset));
                 self.track_damaged = false;

@@ -59,6 +59,56 @@ impl Input {
         }
     }
 
+    /// Up to 16 bytes starting `at` bytes past the front, contiguous (copied into `scratch`
+    /// when they span pieces).
+    pub fn peek_at<'a>(&'a self, at: usize, scratch: &'a mut [u8; 16]) -> &'a [u8] {
+        let want = 16.min(self.len.saturating_sub(at));
+        let mut skip = at;
+        let mut n = 0;
+        for c in &self.chunks {
+            if skip >= c.len() {
+                skip -= c.len();
+                continue;
+            }
+            let avail = &c[skip..];
+            skip = 0;
+            if n == 0 && avail.len() >= want {
+                return &avail[..want];
+            }
+            let k = (want - n).min(avail.len());
+            scratch[n..n + k].copy_from_slice(&avail[..k]);
+            n += k;
+            if n == want {
+                break;
+            }
+        }
+        &scratch[..n]
+    }
+
+    /// Positions (relative to the front) in `from..to` holding `byte`, in order, at most
+    /// until `f` returns `true`; returns that position.
+    pub fn find_byte(&self, byte: u8, from: usize, to: usize, mut f: impl FnMut(usize) -> bool) -> Option<usize> {
+        let mut base = 0;
+        for c in &self.chunks {
+            let (lo, hi) = (from.max(base), to.min(base + c.len()));
+            if lo < hi {
+                let mut i = lo - base;
+                while let Some(k) = memchr::memchr(byte, &c[i..hi - base]) {
+                    let at = base + i + k;
+                    if f(at) {
+                        return Some(at);
+                    }
+                    i += k + 1;
+                }
+            }
+            base += c.len();
+            if base >= to {
+                break;
+            }
+        }
+        None
+    }
+
     /// The first piece, as much as is contiguous.
     #[inline]
     pub fn front(&self) -> &[u8] {
@@ -140,6 +190,28 @@ mod tests {
         assert_eq!(q.len(), 0);
         assert_eq!(q.pos(), 7);
         assert!(q.take(0).is_empty());
+    }
+
+    #[test]
+    fn peek_at_and_find_byte_across_pieces() {
+        let mut q = Input::default();
+        for p in [&b"xx\x1a"[..], b"E", b"yy\x1az"] {
+            q.push(Bytes::copy_from_slice(p));
+        }
+        let mut s = [0u8; 16];
+        assert_eq!(q.peek_at(2, &mut s), b"\x1aEyy\x1az");
+        assert_eq!(q.peek_at(6, &mut s), b"\x1az");
+        let mut seen = vec![];
+        assert_eq!(
+            q.find_byte(0x1a, 0, 8, |p| {
+                seen.push(p);
+                false
+            }),
+            None
+        );
+        assert_eq!(seen, [2, 6]);
+        assert_eq!(q.find_byte(0x1a, 3, 8, |_| true), Some(6));
+        assert_eq!(q.find_byte(0x1a, 0, 6, |_| true), Some(2));
     }
 
     #[test]

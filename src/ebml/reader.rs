@@ -88,14 +88,25 @@ pub enum ElementEvent {
 #[derive(Debug, Clone, Copy)]
 enum State {
     Header,
-    Leaf(ElementHeader, usize),
-    Skip(ElementHeader, u64),
+    /// Buffering a leaf body of this size. With a watch (unbounded context), the bytes
+    /// before `scanned` were checked for a new EBML header.
+    Leaf(ElementHeader, usize, Option<usize>),
+    /// Skipping a body; `u64` bytes left; `bool` = watch for a new EBML header.
+    Skip(ElementHeader, u64, bool),
     Resync(u64),
     /// End of input: open masters close one by one (`forced` after truncation).
     Closing {
         forced: bool,
     },
     Done,
+}
+
+/// Outcome of scanning queued bytes for a new EBML header.
+enum Scan {
+    Found(usize),
+    /// A candidate at this position needs more bytes to decide.
+    Undecided(usize),
+    Clear,
 }
 
 /// A CRC-32 being checked: the first child of the master at `depth` held `expected`.
@@ -231,7 +242,18 @@ impl ElementReader {
                         return Ok(ev);
                     }
                 }
-                State::Leaf(h, size) => {
+                State::Leaf(h, size, watch) => {
+                    if let Some(scanned) = watch {
+                        let to = self.input.len().min(size);
+                        match self.scan(scanned, to) {
+                            Scan::Found(p) => return Ok(self.spans_header(h, p as u64, p)),
+                            Scan::Undecided(p) if !self.eof => {
+                                self.state = State::Leaf(h, size, Some(p));
+                                return Ok(Status::NeedMore(1));
+                            }
+                            Scan::Undecided(_) | Scan::Clear => self.state = State::Leaf(h, size, Some(to)),
+                        }
+                    }
                     if self.input.len() >= size {
                         let data = self.input.take(size);
                         self.hash(&data);
@@ -244,19 +266,97 @@ impl ElementReader {
                     }
                     return Ok(Status::NeedMore(size - self.input.len()));
                 }
-                State::Skip(h, remaining) => {
-                    let left = remaining - self.consume(remaining);
+                State::Skip(h, remaining, watch) => {
+                    let mut n = remaining;
+                    if watch {
+                        let to = (self.input.len() as u64).min(remaining) as usize;
+                        match self.scan(0, to) {
+                            Scan::Found(p) => {
+                                let skipped = h.size.unwrap_or(0) - remaining + p as u64;
+                                self.input.skip(p as u64);
+                                return Ok(self.spans_header(h, skipped, 0));
+                            }
+                            Scan::Undecided(p) if !self.eof => n = p as u64,
+                            _ => {}
+                        }
+                    }
+                    let left = remaining - self.consume(n);
                     if left == 0 {
                         self.state = State::Header;
                         continue;
                     }
-                    self.state = State::Skip(h, left);
+                    self.state = State::Skip(h, left, watch);
                     if self.eof {
                         return Err(self.truncate(h.offset, h.id));
                     }
                     return Ok(Status::NeedMore(left.min(1 << 20) as usize));
                 }
                 State::Resync(start) => return self.resync(start),
+            }
+        }
+    }
+
+    /// An element body in an unbounded context ran into a new EBML header `skip` bytes
+    /// into what is still queued: its declared size was wrong. The bytes before the header
+    /// are dropped, the element is reported, and reading resumes at the header.
+    fn spans_header(&mut self, h: ElementHeader, body_bytes: u64, skip: usize) -> Status<ElementEvent> {
+        self.input.skip(skip as u64);
+        self.crcs.clear();
+        self.state = State::Header;
+        let error = Error::new(ErrorKind::SizeOverrun, h.offset)
+            .in_element(h.id)
+            .with_detail("element spans a new EBML header");
+        let length = u64::from(h.header_len) + body_bytes;
+        Status::Ready(ElementEvent::Damage(Damage { offset: h.offset, length, error }))
+    }
+
+    /// Looks for a new EBML header starting in `from..to` (relative to the queue front).
+    fn scan(&self, from: usize, to: usize) -> Scan {
+        let mut undecided = None;
+        let found = self.input.find_byte(0x1A, from, to, |p| match self.ebml_header_at(p) {
+            Some(true) => true,
+            Some(false) => false,
+            None => {
+                undecided = Some(p);
+                true
+            }
+        });
+        match (found, undecided) {
+            (Some(p), Some(_)) => Scan::Undecided(p),
+            (Some(p), None) => Scan::Found(p),
+            (None, _) => Scan::Clear,
+        }
+    }
+
+    /// Whether a plausible EBML header starts `at` bytes past the queue front: its ID, a
+    /// known size of at most 4 KiB, and an EBML header child (or Void/CRC-32) first.
+    /// `None` when more bytes are needed to tell.
+    fn ebml_header_at(&self, at: usize) -> Option<bool> {
+        let mut scratch = [0u8; 16];
+        let b = self.input.peek_at(at, &mut scratch);
+        const MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
+        let n = b.len().min(4);
+        if b[..n] != MAGIC[..n] {
+            return Some(false);
+        }
+        let parsed = vint::run(vint::element_header(b, 8));
+        let h = match parsed {
+            Parsed::Done(h) => h,
+            Parsed::Error(_) => return Some(false),
+            Parsed::Incomplete(_) => return if self.eof { Some(false) } else { None },
+        };
+        if h.size.is_none_or(|s| s > 4096) {
+            return Some(false);
+        }
+        match vint::run(vint::element_id(&b[usize::from(h.len)..])) {
+            Parsed::Done(c) => Some(ids::is_child_of(c, Some(ids::EBML))),
+            Parsed::Error(_) => Some(false),
+            Parsed::Incomplete(_) => {
+                if self.eof {
+                    Some(h.size == Some(0))
+                } else {
+                    None
+                }
             }
         }
     }
@@ -368,6 +468,19 @@ impl ElementReader {
         };
         let hdr = ElementHeader { id: h.id, offset: pos, header_len: h.len, size: h.size };
         let parent = self.stack.last().copied();
+        // Junk can look like a header whose size bytes are the start of the next document:
+        // a header that overlaps a new EBML header is not one.
+        for p in (1..usize::from(h.len)).filter(|&p| buf[p] == 0x1A) {
+            match self.ebml_header_at(p) {
+                Some(false) => {}
+                Some(true) => {
+                    self.damage(ErrorKind::InvalidElementId, pos, Some(h.id));
+                    return Ok(None);
+                }
+                // Not enough bytes yet to tell (never at the end of input).
+                None => return Ok(Some(Status::NeedMore(1))),
+            }
+        }
 
         // An element of an enclosing level (a new EBML header closes everything) ends the
         // open masters that cannot contain it. Unknown-size ones end that way by design;
@@ -438,17 +551,24 @@ impl ElementReader {
             return Ok(Some(Status::Ready(ElementEvent::Start(hdr))));
         }
         let size = h.size.expect("unknown size only on masters");
+        // No known end bounds this element: a wrong size could swallow the documents that
+        // follow, so watch its body for a new EBML header.
+        let unbounded = self.stack.iter().all(|o| o.size.is_none());
         if !valid || h.id == ids::VOID {
             self.consume(u64::from(h.len));
-            self.state = State::Skip(hdr, size);
+            self.state = State::Skip(hdr, size, unbounded);
             return Ok(Some(Status::Ready(ElementEvent::Skipped(hdr))));
         }
         if size > self.limits.max_element_size || size > self.limits.max_buffered {
             self.damage(ErrorKind::LimitExceeded(Limit::ElementSize), pos, Some(h.id));
             return Ok(None);
         }
+        if h.id == ids::CRC32 && size != 4 {
+            self.damage(ErrorKind::InvalidValue, pos, Some(h.id));
+            return Ok(None);
+        }
         self.consume(u64::from(h.len));
-        self.state = State::Leaf(hdr, size as usize);
+        self.state = State::Leaf(hdr, size as usize, unbounded.then_some(0));
         Ok(None)
     }
 
