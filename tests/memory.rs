@@ -1,0 +1,175 @@
+//! Memory bounds, measured with a counting global allocator: hostile declared sizes never
+//! allocate, memory stays flat in stream length, and the frame path does not allocate per
+//! frame. One test function runs the cases in sequence so that measurements do not overlap.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use bytes::Bytes;
+use common::build::*;
+use common::*;
+use kinesis_video_parser::ebml::writer::{self, Size};
+use kinesis_video_parser::mkv::ids;
+use kinesis_video_parser::{Demuxer, ErrorKind, Event, Limit, ReadDemuxer, Status};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(l.size(), Relaxed) + l.size();
+        PEAK.fetch_max(now, Relaxed);
+        ALLOCS.fetch_add(1, Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        CURRENT.fetch_sub(l.size(), Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        if new > l.size() {
+            let now = CURRENT.fetch_add(new - l.size(), Relaxed) + new - l.size();
+            PEAK.fetch_max(now, Relaxed);
+        } else {
+            CURRENT.fetch_sub(l.size() - new, Relaxed);
+        }
+        ALLOCS.fetch_add(1, Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+/// Peak bytes allocated above the starting level while `f` runs.
+fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = CURRENT.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let out = f();
+    (out, PEAK.load(Relaxed) - base)
+}
+
+/// A 2 KB stream whose second SimpleBlock declares `declared` bytes, followed by a good
+/// Cluster.
+fn hostile(declared: u64) -> Vec<u8> {
+    let mut huge = Vec::new();
+    writer::id(&mut huge, ids::SIMPLE_BLOCK);
+    writer::size(&mut huge, declared, Size::Width(8));
+    huge.extend_from_slice(&block_body(1, 1, 0x80, &[7; 1500]));
+    let c1 = unknown(ids::CLUSTER, 1, &[uint(ids::TIMESTAMP, 0), simple_block(1, 0, 0x80, b"first"), huge].concat());
+    let c2 = cluster(100, &[simple_block(1, 0, 0x80, b"after")]);
+    [ebml_header("matroska"), unknown(ids::SEGMENT, 1, &[tracks(&[track(1, 1, "V_X", &[])]), c1, c2].concat())].concat()
+}
+
+/// An endless-looking stream: `copies` GetMedia chunks produced on the fly, never held whole.
+struct Repeat {
+    chunk: Vec<u8>,
+    left: usize,
+    pos: usize,
+}
+
+impl std::io::Read for Repeat {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.pos == self.chunk.len() {
+            self.pos = 0;
+            self.left -= 1;
+        }
+        Ok(n)
+    }
+}
+
+#[test]
+fn memory_is_bounded() {
+    // 1. Hostile sizes in a 2 KB stream: a limit error (then resync), no big allocation.
+    for declared in [1_500_000_000u64, (1 << 56) - 2, (64 << 20) * 3] {
+        let data = hostile(declared);
+        assert!(data.len() < 2100);
+        let (evs, peak) = peak_during(|| events_chunked(&data, &[64]));
+        let d = damages(&evs);
+        assert_eq!(d.len(), 1, "declared {declared}");
+        assert_eq!(d[0].error.kind(), ErrorKind::LimitExceeded(Limit::ElementSize));
+        let f: Vec<_> = frames(&evs).iter().map(|f| f.data.to_vec()).collect();
+        assert_eq!(f, [b"first".to_vec(), b"after".to_vec()], "declared {declared}");
+        assert!(peak < 4 << 20, "declared {declared}: peak {peak} bytes");
+    }
+    // A declared size within the limits is not allocated before its bytes arrive: the
+    // input simply ends (truncation), with memory near the input size.
+    let data = hostile(100 << 20);
+    let (evs, peak) = peak_during(|| events_chunked(&data, &[64]));
+    assert_eq!(truncations(&evs).len(), 1);
+    assert!(peak < 1 << 20, "peak {peak}");
+
+    // 2. Flat in stream length: 200 GetMedia chunks through the sync adapter.
+    let chunk = own_file("kvs_like.mkv");
+    let run = |copies: usize| {
+        peak_during(|| {
+            let r = Repeat { chunk: chunk.clone(), left: copies, pos: 0 };
+            let mut frames = 0;
+            for ev in ReadDemuxer::new(r) {
+                if let Event::Frame(_) = ev.unwrap() {
+                    frames += 1;
+                }
+            }
+            frames
+        })
+    };
+    let (f10, peak10) = run(10);
+    let (f200, peak200) = run(200);
+    assert_eq!(f200, f10 * 20);
+    assert!(peak200 < 2 << 20, "peak {peak200} bytes for 200 chunks");
+    assert!(peak200 < peak10 + (256 << 10), "memory grows with length: {peak10} -> {peak200}");
+
+    // 3. The frame path does not allocate per frame: frames are slices of the pushed
+    //    buffer and the event queue reuses its capacity. One fragment, 20,000 frames
+    //    (plain, laced, and in BlockGroups).
+    let mut blocks = Vec::new();
+    for i in 0..5000i16 {
+        blocks.push(simple_block(1, i % 1000, if i % 30 == 0 { 0x80 } else { 0 }, &[i as u8; 100]));
+        blocks.push(el(ids::SIMPLE_BLOCK, &[vec![0x82, 0, 1, 0x82, 1, 10], vec![1; 25]].concat())); // Xiph, 2 frames
+        blocks.push(el(
+            ids::BLOCK_GROUP,
+            &[el(ids::BLOCK, &block_body(1, 2, 0, b"grp")), int(ids::REFERENCE_BLOCK, -1)].concat(),
+        ));
+    }
+    let body = [
+        tracks(&[track(1, 1, "V_X", &[]), track(2, 2, "A_X", &uint(ids::DEFAULT_DURATION, 1000))]),
+        unknown(ids::CLUSTER, 1, &[vec![uint(ids::TIMESTAMP, 0)], blocks].concat().concat()),
+    ]
+    .concat();
+    let stream = Bytes::from([ebml_header("matroska"), unknown(ids::SEGMENT, 1, &body)].concat());
+    let count = |data: &Bytes| {
+        let mut d = Demuxer::new();
+        d.push(data.clone());
+        d.finish();
+        let before = ALLOCS.load(Relaxed);
+        let mut frames = 0usize;
+        while let Ok(Status::Ready(ev)) = d.poll() {
+            if let Event::Frame(f) = ev {
+                frames += usize::from(!f.data.is_empty());
+            }
+        }
+        (frames, ALLOCS.load(Relaxed) - before)
+    };
+    let (frames, allocs) = count(&stream);
+    assert_eq!(frames, 20_000);
+    println!("{allocs} allocations for {frames} frames");
+    assert!(allocs < 40, "{allocs} allocations for {frames} frames");
+
+    // Per fragment, metadata (tracks, tags, KVS values) costs a bounded number of
+    // allocations, whatever the number of frames.
+    let many = Bytes::from((0..50).flat_map(|_| chunk.iter().copied()).collect::<Vec<u8>>());
+    let (frames, allocs) = count(&many);
+    println!("{allocs} allocations for {frames} frames in 150 GetMedia chunks");
+    assert!(allocs < 150 * 100);
+}
