@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the seed corpus of every fuzz target from the project's own testdata/ (the corpus
+# directories are not committed): whole files, their documents one by one, and short cuts.
+set -euo pipefail
+cd "$(dirname "$0")"
+for target in one_shot chunked fragments elements; do
+  mkdir -p "corpus/$target"
+done
+python3 - <<'PY'
+import os, glob
+seeds = {}
+for path in sorted(glob.glob("../testdata/*.mkv")):
+    data = open(path, "rb").read()
+    name = os.path.basename(path)
+    seeds[name] = data
+    # Each EBML document on its own, and the first bytes of each.
+    starts = [i for i in range(len(data)) if data.startswith(b"\x1a\x45\xdf\xa3", i)] + [len(data)]
+    for k, (a, b) in enumerate(zip(starts, starts[1:])):
+        seeds[f"{name}.doc{k}"] = data[a:b]
+        seeds[f"{name}.doc{k}.head"] = data[a:a + 1200]
+    seeds[f"{name}.tail"] = data[-3000:]
+for target in ["one_shot", "fragments", "elements", "chunked"]:
+    for name, data in seeds.items():
+        # The chunked target reads piece sizes from its first bytes.
+        body = bytes([3, 7, 1, 200]) + data if target == "chunked" else data
+        open(f"corpus/{target}/{name}", "wb").write(body)
+print(f"{len(seeds)} seeds per target")
+PY
