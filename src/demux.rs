@@ -241,6 +241,7 @@ impl Demuxer {
             meta: FragmentMeta {
                 index,
                 offset,
+                starts_document: false,
                 end_offset: offset,
                 kvs: KvsMetadata::default(),
                 tags: Vec::new(),
@@ -308,6 +309,9 @@ impl Demuxer {
                 self.info = Arc::new(SegmentInfo::default());
                 self.tracks = Arc::from(Vec::new());
                 self.open_fragment(h.offset);
+                if let Some(f) = &mut self.frag {
+                    f.meta.starts_document = true;
+                }
             }
             ids::SEGMENT => {
                 let restart = self.frag.as_ref().is_some_and(|f| f.segment_seen || f.meta.cluster_offset.is_some());

@@ -99,6 +99,8 @@ pub struct FragmentMeta {
     pub index: u64,
     /// Byte offset where it starts (its EBML header, or its Cluster).
     pub offset: u64,
+    /// It opened with a new EBML document (rather than at a second Cluster of one).
+    pub starts_document: bool,
     /// Byte offset just past its last byte.
     pub end_offset: u64,
     /// KVS metadata from the `AWS_KINESISVIDEO_*` tags.

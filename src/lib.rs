@@ -15,6 +15,9 @@
 //! | a `std::io::Read` (file, stdin, blocking HTTP body) | [`ReadDemuxer`]: an `Iterator` of events, frames or fragments |
 //! | whole fragments rather than single frames | [`FragmentAssembler`], or [`ReadDemuxer::fragments`] |
 //! | the raw element tree (tools) | [`ElementReader`] |
+//! | one playable file from a GetMedia body | [`merge::merge`], [`merge::Merger`] |
+//! | the frames between two times as a file | [`clip::clip`] |
+//! | demuxed fragments written back as Matroska | [`mux::Remuxer`] |
 //!
 //! ## Example
 //!
@@ -38,6 +41,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clip;
 mod demux;
 pub mod ebml;
 mod error;
@@ -45,7 +49,9 @@ mod frame;
 mod io;
 pub mod kvs;
 mod limits;
+pub mod merge;
 pub mod mkv;
+pub mod mux;
 
 pub use demux::{Demuxer, Event, FragmentAssembler, Options};
 pub use ebml::reader::Damage;

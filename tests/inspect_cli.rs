@@ -9,12 +9,7 @@ use std::process::{Command, Output, Stdio};
 use common::*;
 
 fn inspect_bin() -> PathBuf {
-    // cargo test builds the examples next to the test binaries' parent folder.
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir.join("examples").join(format!("inspect{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} not built (cargo test builds examples)", bin.display());
-    bin
+    example_bin("inspect")
 }
 
 fn run_file(args: &[&str]) -> Output {

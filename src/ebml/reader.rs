@@ -213,6 +213,22 @@ impl ElementReader {
         self.input.len()
     }
 
+    /// The leaf or skipped element whose body is still arriving, if any.
+    pub fn pending_element(&self) -> Option<ElementHeader> {
+        match self.state {
+            State::Leaf(h, ..) | State::Skip(h, ..) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// While scanning for a resync point after damage: where the damage started.
+    pub fn resync_start(&self) -> Option<u64> {
+        match self.state {
+            State::Resync(start) => Some(start),
+            _ => None,
+        }
+    }
+
     /// The open master elements, outermost first.
     pub fn open_elements(&self) -> &[ElementHeader] {
         &self.stack

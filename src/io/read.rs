@@ -14,7 +14,7 @@ pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
 
 /// Reads a stream through a [`Demuxer`], yielding its events.
 ///
-/// Each read fills a fresh buffer of at least [`DEFAULT_READ_SIZE`] bytes (more when the
+/// Each read fills a fresh buffer of at least 64 KiB (more when the
 /// element being read needs more), which is pushed whole: frames are slices of it.
 /// Truncation is yielded as an `Err` item; iteration may continue after it to receive the
 /// closing events. I/O errors end the iteration.

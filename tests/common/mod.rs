@@ -136,3 +136,21 @@ pub fn random_sizes(rng: &mut Rng, n: usize) -> Vec<usize> {
         })
         .collect()
 }
+
+/// Path of an example binary, built on demand (a full `cargo test` builds examples, a
+/// single `--test` target does not).
+pub fn example_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let st = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(st.success(), "building example {name}");
+    }
+    assert!(bin.exists(), "{} missing", bin.display());
+    bin
+}
