@@ -3,7 +3,9 @@
 //! - no flag: a readable summary (tracks, then one line per fragment);
 //! - `--json`: JSON Lines (`track`, `frame`, `fragment`, `damage`, then `end`);
 //! - `--elements`: the element tree (offset, ID, name, header size, data size, leaf value);
-//! - `--verify-crc`: check CRC-32 elements; a mismatch is reported as damage.
+//! - `--verify-crc`: check CRC-32 elements; a mismatch is reported as damage;
+//! - `--async` (built with `--features tokio`): read through the tokio adapter; the output is
+//!   byte-identical.
 //!
 //! Exit status: 0 clean, 1 truncated or damaged (after printing everything recoverable),
 //! 2 usage or I/O error. Output does not depend on how the input arrives.
@@ -22,23 +24,25 @@ use kinesis_video_parser::{
     TagValue, Track,
 };
 
-const USAGE: &str = "usage: inspect [--json] [--elements] [--verify-crc] <FILE | ->";
+const USAGE: &str = "usage: inspect [--json] [--elements] [--verify-crc] [--async] <FILE | ->";
 
 struct Args {
     json: bool,
     elements: bool,
     verify_crc: bool,
+    async_io: bool,
     input: String,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { json: false, elements: false, verify_crc: false, input: String::new() };
+    let mut a = Args { json: false, elements: false, verify_crc: false, async_io: false, input: String::new() };
     let mut input = None;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--json" => a.json = true,
             "--elements" => a.elements = true,
             "--verify-crc" => a.verify_crc = true,
+            "--async" => a.async_io = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             s => {
@@ -71,18 +75,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let input = match open(&args.input) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("inspect: {}: {e}", args.input);
-            return ExitCode::from(2);
-        }
-    };
+    if args.async_io && args.elements {
+        eprintln!("inspect: --async applies to the event views, not --elements");
+        return ExitCode::from(2);
+    }
     let mut out = BufWriter::new(io::stdout().lock());
-    let result = if args.elements {
-        elements(input, args.verify_crc, &mut out)
+    let result = if args.async_io {
+        run_async(&args, &mut out)
     } else {
-        events(input, args.json, args.verify_crc, &mut out)
+        match open(&args.input) {
+            Ok(input) if args.elements => elements(input, args.verify_crc, &mut out),
+            Ok(input) => events(input, args.json, args.verify_crc, &mut out),
+            Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", args.input))),
+        }
     };
     let flushed = out.flush();
     match (result, flushed) {
@@ -94,6 +99,19 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(feature = "tokio")]
+fn run_async(args: &Args, out: &mut impl Write) -> io::Result<bool> {
+    events_async(&args.input, args.json, args.verify_crc, out)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", args.input)))
+}
+
+#[cfg(not(feature = "tokio"))]
+fn run_async(_: &Args, _: &mut impl Write) -> io::Result<bool> {
+    Err(io::Error::other(
+        "--async needs the tokio feature: cargo run --features tokio --example inspect -- --async ...",
+    ))
+}
+
 /// Counters for the `end` line.
 #[derive(Default)]
 struct Totals {
@@ -103,45 +121,45 @@ struct Totals {
     damaged: bool,
 }
 
-/// Returns `Ok(true)` when the input was clean.
-fn events(input: Box<dyn Read>, as_json: bool, verify_crc: bool, out: &mut impl Write) -> io::Result<bool> {
-    let mut demux = ReadDemuxer::with_options(input, Options::default().with_crc_verification(verify_crc));
-    let mut t = Totals::default();
-    for item in demux.by_ref() {
-        match item {
-            Ok(Event::Track(track)) => {
-                let line = if as_json { track_json(&track) } else { track_text(&track) };
-                writeln!(out, "{line}")?;
-            }
-            Ok(Event::Frame(f)) => {
-                t.frames += 1;
-                if as_json {
-                    writeln!(out, "{}", frame_json(&f))?;
-                }
-            }
-            Ok(Event::FragmentEnd(m)) => {
-                t.fragments += 1;
-                let line = if as_json { fragment_json(&m) } else { fragment_text(&m) };
-                writeln!(out, "{line}")?;
-            }
-            Ok(Event::Damage(d)) => {
-                t.damaged = true;
-                let line = if as_json { damage_json(&d) } else { damage_text(&d) };
-                writeln!(out, "{line}")?;
-            }
-            Ok(_) => {}
-            Err(e) if e.is_truncation() => {
-                t.truncated = true;
-                if as_json {
-                    eprintln!("inspect: {e}");
-                } else {
-                    writeln!(out, "{e}")?;
-                }
-            }
-            Err(e) => return Err(io::Error::other(e)),
+/// Prints one item; updates the totals.
+fn handle(item: Result<Event, Error>, as_json: bool, t: &mut Totals, out: &mut impl Write) -> io::Result<()> {
+    match item {
+        Ok(Event::Track(track)) => {
+            let line = if as_json { track_json(&track) } else { track_text(&track) };
+            writeln!(out, "{line}")?;
         }
+        Ok(Event::Frame(f)) => {
+            t.frames += 1;
+            if as_json {
+                writeln!(out, "{}", frame_json(&f))?;
+            }
+        }
+        Ok(Event::FragmentEnd(m)) => {
+            t.fragments += 1;
+            let line = if as_json { fragment_json(&m) } else { fragment_text(&m) };
+            writeln!(out, "{line}")?;
+        }
+        Ok(Event::Damage(d)) => {
+            t.damaged = true;
+            let line = if as_json { damage_json(&d) } else { damage_text(&d) };
+            writeln!(out, "{line}")?;
+        }
+        Ok(_) => {}
+        Err(e) if e.is_truncation() => {
+            t.truncated = true;
+            if as_json {
+                eprintln!("inspect: {e}");
+            } else {
+                writeln!(out, "{e}")?;
+            }
+        }
+        Err(e) => return Err(io::Error::other(e)),
     }
-    let bytes = demux.demuxer().position();
+    Ok(())
+}
+
+/// Prints the `end` line; returns `true` when the input was clean.
+fn finish(bytes: u64, as_json: bool, t: &Totals, out: &mut impl Write) -> io::Result<bool> {
     if as_json {
         let end = Obj::new()
             .str("type", "end")
@@ -162,6 +180,34 @@ fn events(input: Box<dyn Read>, as_json: bool, verify_crc: bool, out: &mut impl 
         writeln!(out, "end: {bytes} bytes, {} fragments, {} frames, {state}", t.fragments, t.frames)?;
     }
     Ok(!t.truncated && !t.damaged)
+}
+
+/// Returns `Ok(true)` when the input was clean.
+fn events(input: Box<dyn Read>, as_json: bool, verify_crc: bool, out: &mut impl Write) -> io::Result<bool> {
+    let mut demux = ReadDemuxer::with_options(input, Options::default().with_crc_verification(verify_crc));
+    let mut t = Totals::default();
+    for item in demux.by_ref() {
+        handle(item, as_json, &mut t, out)?;
+    }
+    finish(demux.demuxer().position(), as_json, &t, out)
+}
+
+/// `--async`: the same through the tokio adapter.
+#[cfg(feature = "tokio")]
+fn events_async(path: &str, as_json: bool, verify_crc: bool, out: &mut impl Write) -> io::Result<bool> {
+    use futures::StreamExt;
+    use kinesis_video_parser::AsyncDemuxer;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let input: Box<dyn tokio::io::AsyncRead + Unpin> =
+            if path == "-" { Box::new(tokio::io::stdin()) } else { Box::new(tokio::fs::File::open(path).await?) };
+        let mut demux = AsyncDemuxer::with_options(input, Options::default().with_crc_verification(verify_crc));
+        let mut t = Totals::default();
+        while let Some(item) = demux.next().await {
+            handle(item, as_json, &mut t, out)?;
+        }
+        finish(demux.demuxer().position(), as_json, &t, out)
+    })
 }
 
 fn track_json(t: &Track) -> String {

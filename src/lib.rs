@@ -13,6 +13,7 @@
 //! |---|---|
 //! | bytes arriving from anywhere (network callbacks, channels) | [`Demuxer`]: `push`, `poll`, `finish` |
 //! | a `std::io::Read` (file, stdin, blocking HTTP body) | [`ReadDemuxer`]: an `Iterator` of events, frames or fragments |
+//! | a tokio `AsyncRead` (feature `tokio`) | `AsyncDemuxer`: a `Stream` of events, frames or fragments; `KvsCodec` for `FramedRead` |
 //! | whole fragments rather than single frames | [`FragmentAssembler`], or [`ReadDemuxer::fragments`] |
 //! | the raw element tree (tools) | [`ElementReader`] |
 //! | one playable file from a GetMedia body | [`merge::merge`], [`merge::Merger`] |
@@ -37,7 +38,9 @@
 //! ```
 //!
 //! ## Features
-//! None yet; the default build needs no system library.
+//! - `tokio`: async adapters (`AsyncDemuxer`, `KvsCodec`).
+//!
+//! The default build needs no system library.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -59,6 +62,8 @@ pub use ebml::{ElementEvent, ElementHeader, ElementId, ElementReader};
 pub use error::{Error, ErrorKind, Limit, Result};
 pub use frame::{Fragment, FragmentMeta, FragmentTag, Frame, TagPosition};
 pub use io::read::{Fragments, Frames, ReadDemuxer};
+#[cfg(feature = "tokio")]
+pub use io::tokio::{AsyncDemuxer, AsyncFragments, AsyncFrames, KvsCodec};
 pub use kvs::{FragmentNumber, KvsMetadata, KvsTimestamp};
 pub use limits::Limits;
 pub use mkv::{

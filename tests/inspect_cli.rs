@@ -129,6 +129,18 @@ fn stdin_in_random_pieces_is_byte_identical_to_the_file() {
                 assert_eq!(from_stdin.status.code(), Some(code), "{path} {args:?}");
                 assert!(from_stdin.stdout == from_file.stdout, "{path} {args:?}: stdin output differs");
             }
+            // The async path (tokio adapter) prints the same bytes, from a file and from stdin.
+            if cfg!(feature = "tokio") && !args.contains(&"--elements") {
+                let with_async = [args, &["--async"]].concat();
+                let from_file_async = run_file(&[&with_async[..], &[path.as_str()]].concat());
+                assert_eq!(from_file_async.status.code(), Some(code), "{path} {with_async:?}");
+                assert!(from_file_async.stdout == from_file.stdout, "{path} {with_async:?}: async output differs");
+                let from_stdin_async = run_stdin(&with_async, &data, 3);
+                assert!(
+                    from_stdin_async.stdout == from_file.stdout,
+                    "{path} {with_async:?}: async stdin output differs"
+                );
+            }
         }
     }
 }

@@ -14,8 +14,9 @@ pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
 
 /// Reads a stream through a [`Demuxer`], yielding its events.
 ///
-/// Each read fills a fresh buffer of at least 64 KiB (more when the
-/// element being read needs more), which is pushed whole: frames are slices of it.
+/// Each read fills a fresh buffer (64 KiB by default, growing up to 16 times that while
+/// reads come back full), which is pushed whole: frames are slices of it. A short read is
+/// copied to its exact size instead, so that a trickling stream never pins large buffers.
 /// Truncation is yielded as an `Err` item; iteration may continue after it to receive the
 /// closing events. I/O errors end the iteration.
 ///
@@ -31,7 +32,18 @@ pub struct ReadDemuxer<R> {
     demux: Demuxer,
     read: R,
     read_size: usize,
+    cur_read: usize,
     failed: bool,
+}
+
+/// A read buffer as a piece for the core: whole (zero-copy) when it is mostly full, copied
+/// to its exact size when a short read would otherwise pin a large allocation.
+pub(crate) fn right_sized(buf: BytesMut) -> bytes::Bytes {
+    if buf.len() * 4 < buf.capacity() {
+        bytes::Bytes::copy_from_slice(&buf)
+    } else {
+        buf.freeze()
+    }
 }
 
 impl<R: Read> ReadDemuxer<R> {
@@ -42,12 +54,19 @@ impl<R: Read> ReadDemuxer<R> {
 
     /// Reads `read` with the given options.
     pub fn with_options(read: R, options: Options) -> Self {
-        ReadDemuxer { demux: Demuxer::with_options(options), read, read_size: DEFAULT_READ_SIZE, failed: false }
+        ReadDemuxer {
+            demux: Demuxer::with_options(options),
+            read,
+            read_size: DEFAULT_READ_SIZE,
+            cur_read: DEFAULT_READ_SIZE,
+            failed: false,
+        }
     }
 
     /// Sets the size of one read (at least 1 byte).
     pub fn with_read_size(mut self, bytes: usize) -> Self {
         self.read_size = bytes.max(1);
+        self.cur_read = self.read_size;
         self
     }
 
@@ -66,9 +85,11 @@ impl<R: Read> ReadDemuxer<R> {
         Fragments { inner: self, asm: FragmentAssembler::new() }
     }
 
-    /// Reads once; returns `false` at end of input.
-    fn fill(&mut self, needed: usize) -> Result<(), Error> {
-        let size = self.read_size.max(needed.min(crate::Limits::default().max_element_size as usize));
+    /// Reads once (at end of input, finishes the core).
+    fn fill(&mut self) -> Result<(), Error> {
+        // Declared sizes are not trusted for allocation: the read size adapts to what
+        // actually arrives, from the configured size up to 16 times it.
+        let size = self.cur_read;
         let mut buf = BytesMut::zeroed(size);
         loop {
             match self.read.read(&mut buf) {
@@ -78,7 +99,8 @@ impl<R: Read> ReadDemuxer<R> {
                 }
                 Ok(n) => {
                     buf.truncate(n);
-                    self.demux.push(buf.freeze());
+                    self.cur_read = if n == size { (size * 2).min(self.read_size * 16) } else { self.read_size };
+                    self.demux.push(right_sized(buf));
                     return Ok(());
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => continue,
@@ -102,8 +124,8 @@ impl<R: Read> Iterator for ReadDemuxer<R> {
             match self.demux.poll() {
                 Ok(Status::Ready(ev)) => return Some(Ok(ev)),
                 Ok(Status::Done) => return None,
-                Ok(Status::NeedMore(n)) => {
-                    if let Err(e) = self.fill(n) {
+                Ok(Status::NeedMore(_)) => {
+                    if let Err(e) = self.fill() {
                         self.failed = true;
                         return Some(Err(e));
                     }

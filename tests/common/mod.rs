@@ -45,6 +45,22 @@ pub fn events_chunked(data: &[u8], sizes: &[usize]) -> Vec<Result<Event, Error>>
 }
 
 pub fn events_chunked_with(data: &[u8], sizes: &[usize], opts: Options) -> Vec<Result<Event, Error>> {
+    let out = events_core(data, sizes, opts.clone());
+    // The async adapters run the same core: with the `tokio` feature, every test that parses
+    // through here checks them too, with the same pieces.
+    #[cfg(feature = "tokio")]
+    {
+        let (stream, codec) = asyncs::events(data, sizes, opts);
+        assert!(stream == out, "AsyncDemuxer differs from the core (pieces {:?})", &sizes[..sizes.len().min(4)]);
+        assert!(codec == out, "KvsCodec differs from the core (pieces {:?})", &sizes[..sizes.len().min(4)]);
+    }
+    out
+}
+
+#[cfg(feature = "tokio")]
+pub mod asyncs;
+
+fn events_core(data: &[u8], sizes: &[usize], opts: Options) -> Vec<Result<Event, Error>> {
     let mut d = Demuxer::with_options(opts);
     let mut out = Vec::new();
     let mut pos = 0;
@@ -137,15 +153,21 @@ pub fn random_sizes(rng: &mut Rng, n: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Path of an example binary, built on demand (a full `cargo test` builds examples, a
-/// single `--test` target does not).
+/// Path of an example binary, built with this test's features (a full `cargo test` builds
+/// examples, a single `--test` target does not).
 pub fn example_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples");
     let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
+    {
+        // Always (cheap when fresh): the binary must be built with this test's features.
+        let mut features = Vec::new();
+        if cfg!(feature = "tokio") {
+            features.push("--features=tokio");
+        }
         let st = std::process::Command::new(env!("CARGO"))
             .args(["build", "--example", name])
+            .args(features)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo runs");

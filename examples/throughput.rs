@@ -1,0 +1,127 @@
+//! `throughput [--stream] [--runs N] <FILE>`: parse speed of the frame-at-a-time API.
+//!
+//! Reads the file into memory, then parses it N times (default 10), touching every frame's
+//! payload length, and prints one JSON line:
+//! `{"file":str,"bytes":u64,"frames":u64,"fragments":u64,"runs":u64,"median_s":f64,"mb_per_s":f64,"frames_per_s":f64}`.
+//! `--stream` feeds the same bytes through a `std::io::Read` that returns at most 64 KiB per
+//! call. Only the parse is timed.
+
+#[path = "common/json.rs"]
+#[allow(dead_code)]
+mod json;
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use bytes::Bytes;
+use kinesis_video_parser::{Demuxer, Event, ReadDemuxer, Status};
+
+/// A reader over memory that returns at most 64 KiB per call.
+struct Chunked<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(64 * 1024).min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Returns (frames, fragments, payload bytes touched).
+fn parse_memory(data: &Bytes) -> (u64, u64, u64) {
+    let mut d = Demuxer::new();
+    d.push(data.clone());
+    d.finish();
+    let (mut frames, mut fragments, mut touched) = (0, 0, 0);
+    loop {
+        match d.poll() {
+            Ok(Status::Ready(Event::Frame(f))) => {
+                frames += 1;
+                touched += f.data.len() as u64;
+            }
+            Ok(Status::Ready(Event::FragmentEnd(_))) => fragments += 1,
+            Ok(Status::Ready(_)) => {}
+            Ok(_) => break,
+            Err(_) => {}
+        }
+    }
+    (frames, fragments, touched)
+}
+
+fn parse_stream(data: &[u8]) -> (u64, u64, u64) {
+    let (mut frames, mut fragments, mut touched) = (0, 0, 0);
+    for ev in ReadDemuxer::new(Chunked { data, pos: 0 }).flatten() {
+        match ev {
+            Event::Frame(f) => {
+                frames += 1;
+                touched += f.data.len() as u64;
+            }
+            Event::FragmentEnd(_) => fragments += 1,
+            _ => {}
+        }
+    }
+    (frames, fragments, touched)
+}
+
+fn main() -> ExitCode {
+    let mut stream = false;
+    let mut runs = 10u64;
+    let mut file = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--stream" => stream = true,
+            "--runs" => match args.next().and_then(|v| v.parse().ok()).filter(|&n| n > 0) {
+                Some(n) => runs = n,
+                None => return usage("--runs needs a positive number"),
+            },
+            s if s.starts_with("--") => return usage(&format!("unknown option {s}")),
+            _ => file = Some(a),
+        }
+    }
+    let Some(file) = file else { return usage("no file given") };
+    let data = match std::fs::read(&file) {
+        Ok(d) => Bytes::from(d),
+        Err(e) => {
+            eprintln!("throughput: {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut times = Vec::new();
+    let mut result = (0, 0, 0);
+    for _ in 0..runs {
+        let t = Instant::now();
+        result = if stream { parse_stream(&data) } else { parse_memory(&data) };
+        times.push(t.elapsed().as_secs_f64());
+        std::hint::black_box(result);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = if times.len() % 2 == 1 {
+        times[times.len() / 2]
+    } else {
+        (times[times.len() / 2 - 1] + times[times.len() / 2]) / 2.0
+    };
+    let (frames, fragments, _) = result;
+    let line = json::Obj::new()
+        .str("file", &file)
+        .u64("bytes", data.len() as u64)
+        .u64("frames", frames)
+        .u64("fragments", fragments)
+        .u64("runs", runs)
+        .opt_f64("median_s", Some(median))
+        .opt_f64("mb_per_s", Some(data.len() as f64 / 1e6 / median))
+        .opt_f64("frames_per_s", Some(frames as f64 / median))
+        .finish();
+    println!("{line}");
+    ExitCode::SUCCESS
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("throughput: {msg}\nusage: throughput [--stream] [--runs N] <FILE>");
+    ExitCode::from(2)
+}

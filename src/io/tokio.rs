@@ -1,0 +1,244 @@
+//! Async adapters (feature `tokio`): the same core, fed from a tokio `AsyncRead`.
+//!
+//! [`AsyncDemuxer`] is a `futures::Stream` of events (and, through [`AsyncDemuxer::frames`]
+//! and [`AsyncDemuxer::fragments`], of frames or whole fragments). [`KvsCodec`] is a
+//! `tokio_util::codec::Decoder` for `FramedRead`. Neither holds parsing logic.
+//!
+//! Back-pressure: input is read only when the core needs more, into a buffer that starts at
+//! 8 KiB and adapts to the stream's rate (up to 256 KiB), so an idle stream holds about
+//! 8 KiB plus the core's state. Cancel-safety: everything read is pushed into the core before
+//! `poll_next` returns, so dropping a `next()` future loses nothing.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+use tokio::io::AsyncRead;
+use tokio_util::codec::Decoder;
+
+use crate::demux::{Demuxer, Event, FragmentAssembler, Options};
+use crate::error::Error;
+use crate::frame::{Fragment, Frame};
+use crate::Status;
+
+const MIN_READ: usize = 8 * 1024;
+const MAX_READ: usize = 256 * 1024;
+
+/// A [`Demuxer`] fed from a tokio `AsyncRead`, as a `Stream` of events.
+///
+/// Items are the same as [`ReadDemuxer`](crate::ReadDemuxer)'s: truncation is an `Err` item
+/// after which the stream goes on to close the cut fragment; I/O errors end the stream.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), kinesis_video_parser::Error> {
+/// use futures::StreamExt;
+/// use kinesis_video_parser::AsyncDemuxer;
+/// let file = tokio::fs::File::open("testdata/kvs_like.mkv").await?;
+/// let mut fragments = AsyncDemuxer::new(file).fragments();
+/// while let Some(fragment) = fragments.next().await {
+///     let fragment = fragment?;
+///     println!("{:?}: {} frames", fragment.meta.kvs.fragment_number, fragment.frames.len());
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct AsyncDemuxer<R> {
+    demux: Demuxer,
+    read: R,
+    read_size: usize,
+    failed: bool,
+}
+
+impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
+    /// Reads `read` with default options.
+    pub fn new(read: R) -> Self {
+        Self::with_options(read, Options::default())
+    }
+
+    /// Reads `read` with the given options.
+    pub fn with_options(read: R, options: Options) -> Self {
+        AsyncDemuxer { demux: Demuxer::with_options(options), read, read_size: MIN_READ, failed: false }
+    }
+
+    /// The core, for its accessors (position, tracks, current fragment).
+    pub fn demuxer(&self) -> &Demuxer {
+        &self.demux
+    }
+
+    /// Only the frames (truncation is still an `Err` item).
+    pub fn frames(self) -> AsyncFrames<R> {
+        AsyncFrames(self)
+    }
+
+    /// Whole fragments.
+    pub fn fragments(self) -> AsyncFragments<R> {
+        AsyncFragments { inner: self, asm: FragmentAssembler::new() }
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        loop {
+            match self.demux.poll() {
+                Ok(Status::Ready(ev)) => return Poll::Ready(Some(Ok(ev))),
+                Ok(Status::Done) => return Poll::Ready(None),
+                Err(e) => return Poll::Ready(Some(Err(e))),
+                Ok(Status::NeedMore(_)) => {
+                    // Declared sizes are not trusted for allocation: the read size adapts
+                    // to what actually arrives.
+                    let want = self.read_size;
+                    let mut buf = BytesMut::with_capacity(want);
+                    match tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, &mut buf) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => {
+                            self.failed = true;
+                            let kind = Error::from(e).kind();
+                            return Poll::Ready(Some(Err(Error::new(kind, self.demux.position()))));
+                        }
+                        Poll::Ready(Ok(0)) => self.demux.finish(),
+                        Poll::Ready(Ok(got)) => {
+                            // Adapt the next read to the stream's rate.
+                            self.read_size =
+                                if got >= want { (want * 2).min(MAX_READ) } else { (want / 2).max(MIN_READ) };
+                            self.demux.push(super::read::right_sized(buf));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin> Stream for AsyncDemuxer<R> {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_event(cx)
+    }
+}
+
+/// Frames only; see [`AsyncDemuxer::frames`].
+#[derive(Debug)]
+pub struct AsyncFrames<R>(AsyncDemuxer<R>);
+
+impl<R: AsyncRead + Unpin> Stream for AsyncFrames<R> {
+    type Item = Result<Frame, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match this.0.poll_event(cx) {
+                Poll::Ready(Some(Ok(Event::Frame(f)))) => return Poll::Ready(Some(Ok(f))),
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Whole fragments; see [`AsyncDemuxer::fragments`].
+#[derive(Debug)]
+pub struct AsyncFragments<R> {
+    inner: AsyncDemuxer<R>,
+    asm: FragmentAssembler,
+}
+
+impl<R: AsyncRead + Unpin> Stream for AsyncFragments<R> {
+    type Item = Result<Fragment, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match this.inner.poll_event(cx) {
+                Poll::Ready(Some(Ok(ev))) => {
+                    if let Some(f) = this.asm.push(ev) {
+                        return Poll::Ready(Some(Ok(f)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// A `tokio_util::codec::Decoder` over the same core, for `FramedRead`.
+///
+/// Items are `Result<Event, Error>` so that truncation, reported at the end, does not end the
+/// stream before the cut fragment closes; the codec's own error type is `std::io::Error`.
+/// Bytes handed to `decode` are taken whole (zero-copy: frames are slices of them).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use futures::StreamExt;
+/// use kinesis_video_parser::{Event, KvsCodec};
+/// let file = tokio::fs::File::open("testdata/kvs_like.mkv").await?;
+/// let mut events = tokio_util::codec::FramedRead::new(file, KvsCodec::new());
+/// let mut frames = 0;
+/// while let Some(item) = events.next().await {
+///     if let Ok(Event::Frame(_)) = item? {
+///         frames += 1;
+///     }
+/// }
+/// assert_eq!(frames, 81);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct KvsCodec {
+    demux: Demuxer,
+    finished: bool,
+}
+
+impl KvsCodec {
+    /// A codec with default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A codec with the given options.
+    pub fn with_options(options: Options) -> Self {
+        KvsCodec { demux: Demuxer::with_options(options), finished: false }
+    }
+
+    fn next_item(&mut self) -> Option<Result<Event, Error>> {
+        match self.demux.poll() {
+            Ok(Status::Ready(ev)) => Some(Ok(ev)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl Decoder for KvsCodec {
+    type Item = Result<Event, Error>;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+        if !src.is_empty() {
+            let b: Bytes = src.split().freeze();
+            self.demux.push(b);
+        }
+        Ok(self.next_item())
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+        if !src.is_empty() {
+            let b: Bytes = src.split().freeze();
+            self.demux.push(b);
+        }
+        if !self.finished {
+            self.finished = true;
+            self.demux.finish();
+        }
+        Ok(self.next_item())
+    }
+}
