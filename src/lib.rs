@@ -39,11 +39,14 @@
 //!
 //! ## Features
 //! - `tokio`: async adapters (`AsyncDemuxer`, `KvsCodec`).
+//! - `aws`: a live GetMedia consumer on the AWS SDK for Rust (`aws::GetMediaConsumer`).
 //!
 //! The default build needs no system library.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod clip;
 mod demux;
 pub mod ebml;

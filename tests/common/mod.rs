@@ -153,17 +153,20 @@ pub fn random_sizes(rng: &mut Rng, n: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Path of an example binary, built with this test's features (a full `cargo test` builds
-/// examples, a single `--test` target does not).
+/// Path of an example binary. A full `cargo test` builds the examples with the test's
+/// features; a single `--test` target does not, so a missing one is built here.
 pub fn example_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples");
     let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    {
-        // Always (cheap when fresh): the binary must be built with this test's features.
+    if !bin.exists() {
+        // A full `cargo test` has built it already, with the same features.
         let mut features = Vec::new();
         if cfg!(feature = "tokio") {
             features.push("--features=tokio");
+        }
+        if cfg!(feature = "aws") {
+            features.push("--features=aws");
         }
         let st = std::process::Command::new(env!("CARGO"))
             .args(["build", "--example", name])
