@@ -40,14 +40,20 @@
 //! ## Features
 //! - `tokio`: async adapters (`AsyncDemuxer`, `KvsCodec`).
 //! - `aws`: a live GetMedia consumer on the AWS SDK for Rust (`aws::GetMediaConsumer`).
+//! - `decode`: frames to `image` images with the system FFmpeg (`decode::ImageExtractor`).
 //!
 //! The default build needs no system library.
-#![forbid(unsafe_code)]
+// `unsafe` is forbidden, except in the one FFmpeg extradata function of the `decode`
+// feature (src/decode/extradata.rs).
+#![cfg_attr(not(feature = "decode"), forbid(unsafe_code))]
+#![cfg_attr(feature = "decode", deny(unsafe_code))]
 #![warn(missing_docs)]
 
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod clip;
+#[cfg(feature = "decode")]
+pub mod decode;
 mod demux;
 pub mod ebml;
 mod error;
