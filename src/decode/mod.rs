@@ -217,6 +217,8 @@ pub struct VideoDecoder {
     sent: BTreeMap<i64, (bool, FragmentInfo)>,
     last_emitted: Option<i64>,
     waiting_for_key: bool,
+    /// Every frame stands alone (MJPEG, FFV1): no waiting for a keyframe after damage.
+    intra_only: bool,
 }
 
 impl fmt::Debug for VideoDecoder {
@@ -245,6 +247,7 @@ impl VideoDecoder {
             ..Default::default()
         });
         let dec = ctx.decoder().video().map_err(ff)?;
+        let intra_only = matches!(id, ffmpeg::codec::Id::MJPEG | ffmpeg::codec::Id::FFV1);
         Ok(VideoDecoder {
             dec,
             opts,
@@ -253,14 +256,16 @@ impl VideoDecoder {
             sent: BTreeMap::new(),
             last_emitted: None,
             waiting_for_key: false,
+            intra_only,
         })
     }
 
     /// Decodes one frame of the track; finished pictures are appended to `out`.
     ///
     /// # Errors
-    /// [`DecodeError::Corrupt`] when FFmpeg rejects the frame (decoding resumes at the next
-    /// keyframe); other errors are fatal for this decoder.
+    /// [`DecodeError::Corrupt`] when FFmpeg rejects the frame (for inter-frame codecs the
+    /// frames up to the next keyframe are then skipped, as they cannot be decoded); other
+    /// errors are fatal for this decoder.
     pub fn decode(
         &mut self,
         frame: &Frame,
@@ -284,7 +289,7 @@ impl VideoDecoder {
         self.sent.insert(frame.pts_ns, (frame.keyframe, info));
         if let Err(e) = self.dec.send_packet(&packet) {
             self.sent.remove(&frame.pts_ns);
-            self.waiting_for_key = true;
+            self.waiting_for_key = !self.intra_only;
             return Err(DecodeError::Corrupt { pts_ns: frame.pts_ns, detail: e.to_string() });
         }
         self.receive(out)

@@ -168,6 +168,9 @@ pub fn example_bin(name: &str) -> PathBuf {
         if cfg!(feature = "aws") {
             features.push("--features=aws");
         }
+        if cfg!(feature = "decode") {
+            features.push("--features=decode");
+        }
         let st = std::process::Command::new(env!("CARGO"))
             .args(["build", "--example", name])
             .args(features)
