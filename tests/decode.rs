@@ -271,3 +271,19 @@ fn extract_frames_writes_images_and_jsonl() {
     }
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[cfg(feature = "tokio")]
+#[test]
+fn async_decode_stream_gives_the_same_images() {
+    use futures::StreamExt;
+    let Some(dir) = shared("kvs-java") else { return };
+    let path = dir.join("output_get_media.mkv");
+    let opts = DecodeOptions { mode: Mode::Keyframes, width: Some(64), ..Default::default() };
+    let (sync, _) = decode_all(&path, opts);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let got: Vec<_> = rt.block_on(async {
+        let file = tokio::fs::File::open(&path).await.unwrap();
+        kinesis_video_parser::decode::decode_stream(file, opts).map(Result::unwrap).collect().await
+    });
+    assert_eq!(got, sync);
+}

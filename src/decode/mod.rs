@@ -241,9 +241,10 @@ impl VideoDecoder {
         if let Some(extra) = extra.filter(|e| !e.is_empty()) {
             extradata::set(&mut ctx, &extra).map_err(ff)?;
         }
+        let count = opts.threads;
         ctx.set_threading(ffmpeg::threading::Config {
             kind: ffmpeg::threading::Type::Frame,
-            count: opts.threads,
+            count,
             ..Default::default()
         });
         let dec = ctx.decoder().video().map_err(ff)?;
@@ -508,5 +509,89 @@ impl<R: Read> Iterator for ImageExtractor<R> {
                 }
             }
         }
+    }
+}
+
+#[cfg(feature = "tokio")]
+pub use self::stream::{decode_stream, AsyncImages};
+
+#[cfg(feature = "tokio")]
+mod stream {
+    //! Decoding off the async executor: a dedicated thread parses and decodes; a tokio task
+    //! reads. Both queues are bounded, so a slow consumer slows the reading down.
+
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+    use futures_core::Stream;
+    use tokio::io::{AsyncRead, AsyncReadExt};
+    use tokio::sync::mpsc;
+
+    use super::{DecodeError, DecodeOptions, DecodedImage, ImageExtractor};
+
+    /// Input pieces waiting for the decode thread, and images waiting for the consumer.
+    const QUEUE: usize = 4;
+
+    /// The stream returned by [`decode_stream`].
+    #[derive(Debug)]
+    pub struct AsyncImages {
+        rx: mpsc::Receiver<Result<DecodedImage, DecodeError>>,
+    }
+
+    impl Stream for AsyncImages {
+        type Item = Result<DecodedImage, DecodeError>;
+
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.rx.poll_recv(cx)
+        }
+    }
+
+    /// A blocking `Read` over the pieces the reading task sends.
+    struct Pieces {
+        rx: mpsc::Receiver<Bytes>,
+        cur: Bytes,
+    }
+
+    impl std::io::Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            while self.cur.is_empty() {
+                match self.rx.blocking_recv() {
+                    Some(b) => self.cur = b,
+                    None => return Ok(0),
+                }
+            }
+            let n = buf.len().min(self.cur.len());
+            buf[..n].copy_from_slice(&self.cur.split_to(n));
+            Ok(n)
+        }
+    }
+
+    /// Decodes `read` off the executor (must be called within a tokio runtime): images come
+    /// out as a `Stream`, with at most a few pieces of input and a few images queued.
+    pub fn decode_stream<R: AsyncRead + Send + Unpin + 'static>(mut read: R, opts: DecodeOptions) -> AsyncImages {
+        let (in_tx, in_rx) = mpsc::channel::<Bytes>(QUEUE);
+        let (out_tx, out_rx) = mpsc::channel(QUEUE);
+        tokio::spawn(async move {
+            loop {
+                let mut buf = bytes::BytesMut::with_capacity(64 * 1024);
+                match read.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => return, // end (an I/O error ends the input too)
+                    Ok(_) => {
+                        if in_tx.send(buf.freeze()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for item in ImageExtractor::new(Pieces { rx: in_rx, cur: Bytes::new() }, opts) {
+                if out_tx.blocking_send(item).is_err() {
+                    return; // the consumer went away
+                }
+            }
+        });
+        AsyncImages { rx: out_rx }
     }
 }
