@@ -502,13 +502,18 @@ impl Demuxer {
             Ok(bh) => bh,
             Err(kind) => return self.damage(bad(kind)),
         };
-        let track = self.tracks.iter().find(|t| t.number == bh.track).cloned();
+        // What the block needs from its track, copied out (no reference count traffic).
+        let (tts, delay, default_duration, prefix, encoded) = match self.tracks.iter().find(|t| t.number == bh.track) {
+            Some(t) => (
+                t.track_timestamp_scale,
+                t.codec_delay_ns,
+                t.default_duration_ns,
+                t.stripped_header().cloned().unwrap_or_default(),
+                t.has_unsupported_encoding(),
+            ),
+            None => (1.0, 0, None, Bytes::new(), false),
+        };
         let scale = self.info.timestamp_scale;
-        let tts = track.as_ref().map_or(1.0, |t| t.track_timestamp_scale);
-        let delay = track.as_ref().map_or(0, |t| t.codec_delay_ns);
-        let default_duration = track.as_ref().and_then(|t| t.default_duration_ns);
-        let prefix = track.as_ref().and_then(|t| t.stripped_header().cloned()).unwrap_or_default();
-        let encoded = track.as_ref().is_some_and(|t| t.has_unsupported_encoding());
         let block_duration_ns = group.and_then(|g| g.duration).map(|d| ticks_to_ns(d as f64 * tts, scale));
         let Some(pts0) = block_pts_ns(self.cluster_timestamp, bh.timestamp, scale, tts, delay) else {
             return self.damage(bad(ErrorKind::InvalidValue));
@@ -520,7 +525,7 @@ impl Demuxer {
         let data_offset = h.data_offset();
         let out = &mut self.out;
         let mut count = 0u64;
-        let res = block::split(data, |off, len, i, n| {
+        let res = block::split_with(data, bh, |off, len, i, n| {
             let (step, duration_ns) = if n > 1 {
                 let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
                 (step, step)

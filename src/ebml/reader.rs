@@ -501,8 +501,9 @@ impl ElementReader {
         // An element of an enclosing level (a new EBML header closes everything) ends the
         // open masters that cannot contain it. Unknown-size ones end that way by design;
         // for a known-size one it means its declared size was wrong: say so once.
-        let ancestor_level = if h.id == ids::EBML { parent.is_some() } else { self.closes(h.id) };
-        if let Some(p) = parent.filter(|p| ancestor_level && !ids::is_child_of(h.id, Some(p.id))) {
+        let child_of_top = parent.is_some_and(|p| ids::is_child_of(h.id, Some(p.id)));
+        let ancestor_level = !child_of_top && if h.id == ids::EBML { parent.is_some() } else { self.closes(h.id) };
+        if let Some(p) = parent.filter(|_| ancestor_level) {
             if p.size.is_some() && self.overrun_at != Some(pos) {
                 self.overrun_at = Some(pos);
                 let closes = if h.id == ids::EBML { 0 } else { self.stack.len() - 1 };
@@ -523,7 +524,7 @@ impl ElementReader {
         let valid = match parent {
             None => matches!(h.id, ids::EBML | ids::SEGMENT | ids::VOID | ids::CRC32),
             Some(p) if p.id == ids::SEGMENT => LEVEL1.contains(&h.id) || matches!(h.id, ids::VOID | ids::CRC32),
-            Some(p) => ids::is_child_of(h.id, Some(p.id)),
+            Some(_) => child_of_top,
         };
         let structural = parent.is_none_or(|p| p.id == ids::SEGMENT);
         if !valid && structural {

@@ -20,8 +20,18 @@ const EBML: u8 = 3;
 /// Parses a block body and calls `emit(offset, len, index, count)` for every frame, in
 /// order, with offsets relative to the start of the body. Nothing is emitted unless the
 /// whole lace validates.
-pub(crate) fn split(data: &[u8], mut emit: impl FnMut(usize, usize, usize, usize)) -> Result<BlockHeader, ErrorKind> {
+#[cfg(test)]
+pub(crate) fn split(data: &[u8], emit: impl FnMut(usize, usize, usize, usize)) -> Result<BlockHeader, ErrorKind> {
     let h = vint::block_header(data)?;
+    split_with(data, h, emit)
+}
+
+/// [`split`] with the block header already parsed.
+pub(crate) fn split_with(
+    data: &[u8],
+    h: BlockHeader,
+    mut emit: impl FnMut(usize, usize, usize, usize),
+) -> Result<BlockHeader, ErrorKind> {
     let lacing = (h.flags >> 1) & 3;
     let body = &data[h.len..];
     if lacing == 0 {

@@ -512,10 +512,45 @@ pub const SCHEMA: &[Schema] = &[
     row(TAG_BINARY, "TagBinary", T::Binary, under(SIMPLE_TAG)),
 ];
 
+/// Row of `id` in [`SCHEMA`], at compile time.
+const fn row_of(id: ElementId) -> usize {
+    let mut i = 0;
+    while i < SCHEMA.len() {
+        if SCHEMA[i].id.0 == id.0 {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not in the schema")
+}
+
 /// Looks up an element in the schema.
 ///
-/// The lookup is a binary search over a sorted copy of the table built at compile time.
+/// The elements of every block (SimpleBlock, BlockGroup, Block, Cluster children) are matched
+/// directly; the rest is a binary search over a sorted copy of the table built at compile time.
+#[inline]
 pub fn schema(id: ElementId) -> Option<&'static Schema> {
+    const HOT: [(ElementId, usize); 6] = [
+        (SIMPLE_BLOCK, row_of(SIMPLE_BLOCK)),
+        (BLOCK_GROUP, row_of(BLOCK_GROUP)),
+        (BLOCK, row_of(BLOCK)),
+        (CLUSTER, row_of(CLUSTER)),
+        (TIMESTAMP, row_of(TIMESTAMP)),
+        (REFERENCE_BLOCK, row_of(REFERENCE_BLOCK)),
+    ];
+    match id {
+        SIMPLE_BLOCK => return Some(&SCHEMA[HOT[0].1]),
+        BLOCK_GROUP => return Some(&SCHEMA[HOT[1].1]),
+        BLOCK => return Some(&SCHEMA[HOT[2].1]),
+        CLUSTER => return Some(&SCHEMA[HOT[3].1]),
+        TIMESTAMP => return Some(&SCHEMA[HOT[4].1]),
+        REFERENCE_BLOCK => return Some(&SCHEMA[HOT[5].1]),
+        _ => {}
+    }
+    schema_search(id)
+}
+
+fn schema_search(id: ElementId) -> Option<&'static Schema> {
     SORTED.binary_search_by_key(&id.0, |&i| SCHEMA[i as usize].id.0).ok().map(|k| &SCHEMA[SORTED[k] as usize])
 }
 
