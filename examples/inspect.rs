@@ -21,7 +21,9 @@ use std::process::ExitCode;
 use bytes::{Bytes, BytesMut};
 use json::{hex, Obj};
 use kinesis_video_parser::ebml::{decode_value, Value};
-use kinesis_video_parser::{ElementEvent, ElementReader, Error, Event, Limits, Options, ReadDemuxer, Status};
+use kinesis_video_parser::{
+    ElementEvent, ElementHeader, ElementReader, Error, Event, Limits, Options, ReadDemuxer, Status,
+};
 use lines::*;
 
 const USAGE: &str = "usage: inspect [--json] [--elements] [--verify-crc] [--async] <FILE | ->";
@@ -220,42 +222,17 @@ fn elements(mut input: Box<dyn Read>, verify_crc: bool, out: &mut impl Write) ->
             Ok(Status::Ready(ev)) => match ev {
                 ElementEvent::Start(h) => {
                     let size = h.size.map_or("unknown".to_owned(), |s| s.to_string());
-                    writeln!(
-                        out,
-                        "{:>10} {}+ {} [{:X}] header {} size {size}",
-                        h.offset,
-                        "  ".repeat(depth),
-                        h.id.name(),
-                        h.id.0,
-                        h.header_len
-                    )?;
+                    element_line(out, &h, depth, &format!("size {size}"))?;
                     depth += 1;
                 }
                 ElementEvent::End(..) => depth = depth.saturating_sub(1),
                 ElementEvent::Data(h, data) => {
                     let v = describe(h.id, &data);
-                    writeln!(
-                        out,
-                        "{:>10} {}+ {} [{:X}] header {} size {}: {v}",
-                        h.offset,
-                        "  ".repeat(depth),
-                        h.id.name(),
-                        h.id.0,
-                        h.header_len,
-                        data.len()
-                    )?;
+                    element_line(out, &h, depth, &format!("size {}: {v}", data.len()))?;
                 }
                 ElementEvent::Skipped(h) => {
                     let size = h.size.map_or("unknown".to_owned(), |s| s.to_string());
-                    writeln!(
-                        out,
-                        "{:>10} {}+ {} [{:X}] header {} size {size} (skipped)",
-                        h.offset,
-                        "  ".repeat(depth),
-                        h.id.name(),
-                        h.id.0,
-                        h.header_len
-                    )?;
+                    element_line(out, &h, depth, &format!("size {size} (skipped)"))?;
                 }
                 ElementEvent::Damage(d) => {
                     clean = false;
@@ -286,6 +263,19 @@ fn elements(mut input: Box<dyn Read>, verify_crc: bool, out: &mut impl Write) ->
     }
     writeln!(out, "end: {} bytes", r.position())?;
     Ok(clean)
+}
+
+/// One line of the element tree: offset, indentation, name, ID, header size, then `rest`.
+fn element_line(out: &mut impl Write, h: &ElementHeader, depth: usize, rest: &str) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>10} {}+ {} [{:X}] header {} {rest}",
+        h.offset,
+        "  ".repeat(depth),
+        h.id.name(),
+        h.id.0,
+        h.header_len
+    )
 }
 
 fn describe(id: kinesis_video_parser::ElementId, data: &Bytes) -> String {

@@ -157,6 +157,14 @@ fn damaged_input_merges_what_is_valid() {
     assert_eq!(frames(&evs).len(), whole_frames.len());
 }
 
+/// A clip between two stream times (ms), from a GetMedia capture in memory.
+fn clip_ms(data: &[u8], from: i64, to: i64) -> (Vec<u8>, kinesis_video_parser::clip::ClipReport) {
+    let mut out = Vec::new();
+    let opts = ClipOptions { from_ns: Some(from * 1_000_000), to_ns: Some(to * 1_000_000), time: ClipTime::Pts };
+    let r = clip(data, &mut out, opts).unwrap();
+    (out, r)
+}
+
 fn tool_ok(tool: &str) -> bool {
     let ok = Command::new(tool)
         .arg(if tool == "mkvinfo" { "--version" } else { "-version" })
@@ -239,13 +247,7 @@ fn players_read_merged_and_clipped_output() {
         assert_eq!(oracles(&p), counts, "{name}");
     }
     // Clips.
-    let mut out = Vec::new();
-    let r = clip(
-        &data[..],
-        &mut out,
-        ClipOptions { from_ns: Some(3_000_000_000), to_ns: Some(7_000_000_000), time: ClipTime::Pts },
-    )
-    .unwrap();
+    let (out, r) = clip_ms(&data, 3000, 7000);
     assert_eq!(r.frames, 150);
     let p = tmp("clip.mkv");
     std::fs::write(&p, &out).unwrap();
@@ -275,13 +277,7 @@ fn players_read_merged_and_clipped_output() {
 fn clips_start_at_a_keyframe_and_are_rebased() {
     let Some(data) = shared_file("kvs-java", "output_get_media.mkv") else { return };
     let src = frames(&events(&data));
-    let mut out = Vec::new();
-    let r = clip(
-        &data[..],
-        &mut out,
-        ClipOptions { from_ns: Some(3_000_000_000), to_ns: Some(7_000_000_000), time: ClipTime::Pts },
-    )
-    .unwrap();
+    let (out, r) = clip_ms(&data, 3000, 7000);
     assert_eq!((r.first_pts_ns, r.damaged, r.truncated), (0, false, false));
     let got = frames(&events(&out));
     // The keyframe at 2 s opens the clip; frames up to (not including) 7 s follow.
