@@ -380,9 +380,7 @@ impl Demuxer {
                     } else if list.len() < self.limits.max_tracks {
                         list.push(Arc::new(b.build()));
                     } else {
-                        let error = Error::new(ErrorKind::LimitExceeded(Limit::Tracks), h.offset).in_element(h.id);
-                        let length = h.size.unwrap_or(0) + u64::from(h.header_len);
-                        self.damage(Damage { offset: h.offset, length, error });
+                        self.damage(whole_element(&h, ErrorKind::LimitExceeded(Limit::Tracks)));
                     }
                 }
             }
@@ -419,9 +417,7 @@ impl Demuxer {
                     None => true,
                 };
                 if !keep && self.frag.as_ref().is_some_and(|f| f.tags == self.limits.max_tags_per_fragment + 1) {
-                    let error = Error::new(ErrorKind::LimitExceeded(Limit::TagsPerFragment), h.offset).in_element(h.id);
-                    let length = h.size.unwrap_or(0) + u64::from(h.header_len);
-                    self.damage(Damage { offset: h.offset, length, error });
+                    self.damage(whole_element(&h, ErrorKind::LimitExceeded(Limit::TagsPerFragment)));
                 }
                 self.tag_builder.end_simple_tag(keep);
             }
@@ -493,11 +489,7 @@ impl Demuxer {
     /// Splits a complete block into frames and queues them.
     fn emit_block(&mut self, h: &ElementHeader, data: &Bytes, group: Option<&GroupState>) {
         let fragment = self.ensure_fragment(h.offset).meta.index;
-        let bad = |kind: ErrorKind| Damage {
-            offset: h.offset,
-            length: h.size.unwrap_or(0) + u64::from(h.header_len),
-            error: Error::new(kind, h.offset).in_element(h.id),
-        };
+        let bad = |kind: ErrorKind| whole_element(h, kind);
         let bh = match crate::ebml::vint::block_header(data) {
             Ok(bh) => bh,
             Err(kind) => return self.damage(bad(kind)),
@@ -559,6 +551,15 @@ impl Demuxer {
             f.meta.frames += count;
             f.meta.keyframes += keys;
         }
+    }
+}
+
+/// Damage covering one whole element (its header and body), which was read but not used.
+fn whole_element(h: &ElementHeader, kind: ErrorKind) -> Damage {
+    Damage {
+        offset: h.offset,
+        length: h.size.unwrap_or(0) + u64::from(h.header_len),
+        error: Error::new(kind, h.offset).in_element(h.id),
     }
 }
 

@@ -440,14 +440,7 @@ impl<R: Read> ImageExtractor<R> {
             .as_ref()
             .is_none_or(|(_, t)| t.codec_id != track.codec_id || t.codec_private != track.codec_private);
         if changed {
-            if let Some((mut old, _)) = self.decoder.take() {
-                let mut imgs = Vec::new();
-                let r = old.flush(&mut imgs);
-                self.out.extend(imgs.into_iter().map(Ok));
-                if let Err(e) = r {
-                    self.out.push_back(Err(e));
-                }
-            }
+            self.flush_decoder();
             match VideoDecoder::new(&track, self.opts) {
                 Ok(d) => self.decoder = Some((d, track)),
                 Err(e) => return self.fail(e),
@@ -467,6 +460,20 @@ impl<R: Read> ImageExtractor<R> {
         let (dec, _) = self.decoder.as_mut().expect("built above");
         let mut imgs = Vec::new();
         let r = dec.decode(&f, info, &mut imgs);
+        self.queue(imgs, r);
+    }
+
+    /// Flushes and drops the current decoder, queueing what it still held.
+    fn flush_decoder(&mut self) {
+        if let Some((mut d, _)) = self.decoder.take() {
+            let mut imgs = Vec::new();
+            let r = d.flush(&mut imgs);
+            self.queue(imgs, r);
+        }
+    }
+
+    /// Queues the images a decoder call produced, then its error if it failed.
+    fn queue(&mut self, imgs: Vec<DecodedImage>, r: Result<(), DecodeError>) {
         self.out.extend(imgs.into_iter().map(Ok));
         if let Err(e) = r {
             self.out.push_back(Err(e));
@@ -498,14 +505,7 @@ impl<R: Read> Iterator for ImageExtractor<R> {
                 Some(Err(e)) => self.fail(DecodeError::Input(e)),
                 None => {
                     self.done = true;
-                    if let Some((mut d, _)) = self.decoder.take() {
-                        let mut imgs = Vec::new();
-                        let r = d.flush(&mut imgs);
-                        self.out.extend(imgs.into_iter().map(Ok));
-                        if let Err(e) = r {
-                            self.out.push_back(Err(e));
-                        }
-                    }
+                    self.flush_decoder();
                 }
             }
         }
