@@ -26,20 +26,14 @@ for i in 0 1 2; do
     -metadata AWS_KINESISVIDEO_PRODUCER_TIMESTAMP="$((1700000000 + i)).000" \
     -live 1 -write_crc32 0 -cluster_time_limit 5000 -cluster_size_limit 1000000 -f matroska "$T/chunk$i.mkv"
   cat "$T/chunk$i.mkv" >> kvs_like.mkv
-  python3 - "$number" "$((900 - 100 * i))" "$i" >> kvs_like.mkv <<'PY'
+  PYTHONPATH=. python3 - "$number" "$((900 - 100 * i))" "$i" >> kvs_like.mkv <<'PY'
 import sys
+from kvs_tags import el, simple, tags
 number, behind, i = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def size(n, width):  # EBML size VINT of a fixed width, like KVS's 4-byte "10 00 00 xx"
-    return ((1 << (7 * width)) | n).to_bytes(width, "big")
-def el(ident, body, width=1):
-    return bytes.fromhex(ident) + size(len(body), width) + body
-def simple(name, value):
-    return el("67C8", el("45A3", name.encode()) + el("4487", value.encode()))
 out = sys.stdout.buffer
 # A user tag after the Cluster (as producers write metadata for the next fragment).
 out.write(el("1254C367", el("7373", simple("MOTION", "yes" if i % 2 == 0 else "no")), 4))
-tags = simple("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", behind) + simple("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number)
-out.write(el("1254C367", el("7373", tags, 4), 4))
+out.write(tags(("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", behind), ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number)))
 PY
 done
 ls -l kvs_like.mkv

@@ -1,0 +1,238 @@
+//! Parse throughput of this crate next to the other Rust Matroska crates, on the same inputs
+//! doing the same work: every frame handed out, its payload length read.
+//!
+//! `bash benches/run.sh` makes the inputs, runs this bench and prints the README table.
+//! By hand: `benches/make_inputs.sh && cargo bench --features tokio --bench parse`
+//! (`-- small` for one input). Inputs come from `benches/data/` (`KVS_BENCH_DATA` overrides).
+//!
+//! What each entry does per iteration, the file already in memory:
+//! - `ours/memory`: [`Demuxer`] over one `Bytes` (frames are zero-copy slices of it);
+//! - `ours/stream`: [`ReadDemuxer`] over a `std::io::Read` giving at most 64 KiB per call;
+//! - `ours/async` (feature `tokio`): `AsyncDemuxer` over a tokio `AsyncRead` giving at most
+//!   64 KiB per call, on a current-thread runtime;
+//! - `matroska-demuxer`: `MatroskaFile::next_frame` over a `Cursor` (copies each payload into
+//!   a reused `Vec`);
+//! - `webm-iterable`: the tag iterator, then `SimpleBlock`/`Block::read_frame_data` for lacing;
+//! - `symphonia-format-mkv`: `MkvReader::next_packet` (an owned buffer per packet);
+//! - `mkvparser`: `parse_element` over the slice, counting SimpleBlocks and Blocks (it does
+//!   not split lacing nor hand out payloads: each block counts as one frame, its body size as
+//!   the payload).
+//!
+//! Before measuring, each entry's frame count is compared with ours: a peer that delivers a
+//! different number (it stops at the first document of a GetMedia stream, say) is reported
+//! on stderr and its line in the table says so.
+
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use kinesis_video_parser::{Demuxer, Event, ReadDemuxer, Status};
+
+/// The inputs made by `benches/make_inputs.sh`.
+const INPUTS: [&str; 5] = ["small", "large", "opus", "opus_laced", "getmedia"];
+
+/// What one parse produced: frames and the sum of their payload lengths.
+type Work = (u64, u64);
+
+/// One bench entry: its name and one whole parse of the input.
+type Entry<'a> = (&'static str, Box<dyn Fn() -> Work + 'a>);
+
+/// A reader over memory that returns at most 64 KiB per call.
+struct Chunked<'a>(&'a [u8]);
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(64 * 1024).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+fn ours_memory(data: &Bytes) -> Work {
+    let mut d = Demuxer::new();
+    d.push(data.clone());
+    d.finish();
+    let mut work = (0, 0);
+    loop {
+        match d.poll() {
+            Ok(Status::Ready(Event::Frame(f))) => {
+                work.0 += 1;
+                work.1 += f.data.len() as u64;
+            }
+            Ok(Status::Ready(_)) | Err(_) => {}
+            Ok(_) => return work,
+        }
+    }
+}
+
+fn ours_stream(data: &[u8]) -> Work {
+    let mut work = (0, 0);
+    for f in ReadDemuxer::new(Chunked(data)).frames() {
+        let Ok(f) = f else { continue };
+        work.0 += 1;
+        work.1 += f.data.len() as u64;
+    }
+    work
+}
+
+#[cfg(feature = "tokio")]
+fn ours_async(rt: &tokio::runtime::Runtime, data: &[u8]) -> Work {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use futures::StreamExt;
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    struct AsyncChunked<'a>(&'a [u8]);
+    impl AsyncRead for AsyncChunked<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let n = buf.remaining().min(64 * 1024).min(self.0.len());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+    rt.block_on(async {
+        let mut frames = kinesis_video_parser::AsyncDemuxer::new(AsyncChunked(data)).frames();
+        let mut work = (0, 0);
+        while let Some(f) = frames.next().await {
+            let Ok(f) = f else { continue };
+            work.0 += 1;
+            work.1 += f.data.len() as u64;
+        }
+        work
+    })
+}
+
+fn matroska_demuxer(data: &[u8]) -> Work {
+    let mut work = (0, 0);
+    let Ok(mut file) = matroska_demuxer::MatroskaFile::open(Cursor::new(data)) else { return work };
+    let mut frame = matroska_demuxer::Frame::default();
+    while let Ok(true) = file.next_frame(&mut frame) {
+        work.0 += 1;
+        work.1 += frame.data.len() as u64;
+    }
+    work
+}
+
+fn webm_iterable(data: &[u8]) -> Work {
+    use webm_iterable::matroska_spec::{Block, Frame, MatroskaSpec, SimpleBlock};
+    let mut work = (0, 0);
+    let mut count = |frames: Result<Vec<Frame>, _>| {
+        for f in frames.iter().flatten() {
+            work.0 += 1;
+            work.1 += f.data.len() as u64;
+        }
+    };
+    for tag in webm_iterable::WebmIterator::new(data, &[]) {
+        let Ok(tag) = tag else { break };
+        match &tag {
+            MatroskaSpec::SimpleBlock(_) => {
+                if let Ok(b) = SimpleBlock::try_from(&tag) {
+                    count(b.read_frame_data());
+                }
+            }
+            MatroskaSpec::Block(_) => {
+                if let Ok(b) = Block::try_from(&tag) {
+                    count(b.read_frame_data());
+                }
+            }
+            _ => {}
+        }
+    }
+    work
+}
+
+fn symphonia(data: &[u8]) -> Work {
+    use symphonia_core::formats::{FormatOptions, FormatReader};
+    use symphonia_core::io::MediaSourceStream;
+    let mut work = (0, 0);
+    // MediaSource wants 'static-free Send + Sync data: a Cursor over the borrowed slice.
+    let mss = MediaSourceStream::new(Box::new(Cursor::new(data)), Default::default());
+    let Ok(mut reader) = symphonia_format_mkv::MkvReader::try_new(mss, FormatOptions::default()) else { return work };
+    while let Ok(Some(p)) = reader.next_packet() {
+        work.0 += 1;
+        work.1 += p.data.len() as u64;
+    }
+    work
+}
+
+fn mkvparser(data: &[u8]) -> Work {
+    use mkvparser::elements::Id;
+    let mut work = (0, 0);
+    let mut input = data;
+    while !input.is_empty() {
+        let Ok((rest, element)) = mkvparser::parse_element(input) else { break };
+        if matches!(element.header.id, Id::SimpleBlock | Id::Block) {
+            work.0 += 1;
+            work.1 += element.header.body_size.unwrap_or(0) as u64;
+        }
+        input = rest;
+    }
+    work
+}
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("KVS_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data"))
+}
+
+fn parse(c: &mut Criterion) {
+    #[cfg(feature = "tokio")]
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let dir = data_dir();
+    for name in INPUTS {
+        let path = dir.join(format!("{name}.mkv"));
+        let Ok(bytes) = std::fs::read(&path) else {
+            eprintln!("!!!!!!!! {}: missing, SKIPPED (run benches/make_inputs.sh) !!!!!!!!", path.display());
+            continue;
+        };
+        let data = Bytes::from(bytes);
+        let expected = ours_memory(&data);
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Elements(expected.0));
+        // Large inputs take long per iteration: fewer samples keep the run short.
+        group.sample_size(if data.len() > 50 << 20 { 10 } else { 20 });
+        group.measurement_time(Duration::from_secs(3));
+        group.warm_up_time(Duration::from_secs(1));
+        let mut entries: Vec<Entry> =
+            vec![("ours/memory", Box::new(|| ours_memory(&data))), ("ours/stream", Box::new(|| ours_stream(&data)))];
+        #[cfg(feature = "tokio")]
+        entries.push(("ours/async", Box::new(|| ours_async(&rt, &data))));
+        entries.extend::<[Entry; 4]>([
+            ("matroska-demuxer", Box::new(|| matroska_demuxer(&data))),
+            ("webm-iterable", Box::new(|| webm_iterable(&data))),
+            ("symphonia-format-mkv", Box::new(|| symphonia(&data))),
+            ("mkvparser", Box::new(|| mkvparser(&data))),
+        ]);
+        for (who, run) in &entries {
+            let got = run();
+            if got != expected {
+                eprintln!(
+                    "{name}/{who}: {} frames, {} payload bytes (ours: {}, {})",
+                    got.0, got.1, expected.0, expected.1
+                );
+            }
+            // Recorded next to criterion's estimates for benches/report.py.
+            let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion").join(name);
+            let _ = std::fs::create_dir_all(&out);
+            let _ = std::fs::write(
+                out.join(format!("{}.work", who.replace('/', "_"))),
+                format!("{} {} {} {} {}\n", data.len(), got.0, got.1, expected.0, expected.1),
+            );
+            group.bench_function(BenchmarkId::from_parameter(who), |b| b.iter(run));
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, parse);
+criterion_main!(benches);
