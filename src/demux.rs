@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::ebml::reader::Damage;
+use crate::ebml::vint::{self, BlockHeader};
 use crate::ebml::{value, ElementEvent, ElementHeader, ElementReader};
 use crate::error::{Error, ErrorKind, Limit};
 use crate::frame::{Fragment, FragmentMeta, FragmentTag, Frame, TagPosition};
@@ -74,6 +75,43 @@ struct FragState {
     damage_after_cluster: bool,
 }
 
+/// What a block needs from its track, copied out whenever the tracks change so that the
+/// per-block lookup is one scan of a short vector.
+#[derive(Debug, Clone)]
+struct BlockTrack {
+    number: u64,
+    timestamp_scale: f64,
+    codec_delay_ns: u64,
+    default_duration_ns: Option<u64>,
+    prefix: Bytes,
+    encoded: bool,
+}
+
+impl BlockTrack {
+    fn of(t: &Track) -> Self {
+        BlockTrack {
+            number: t.number,
+            timestamp_scale: t.track_timestamp_scale,
+            codec_delay_ns: t.codec_delay_ns,
+            default_duration_ns: t.default_duration_ns,
+            prefix: t.stripped_header().cloned().unwrap_or_default(),
+            encoded: t.has_unsupported_encoding(),
+        }
+    }
+}
+
+/// A laced block being handed out a frame per poll: its body and where that starts, its
+/// first frame (all but the per-frame fields), the time step per frame, and the next
+/// frame's index.
+#[derive(Debug)]
+struct Lace {
+    body: Bytes,
+    body_offset: u64,
+    first: Frame,
+    step: Option<u64>,
+    next: usize,
+}
+
 #[derive(Debug, Default)]
 struct GroupState {
     block: Option<(ElementHeader, Bytes)>,
@@ -114,6 +152,10 @@ pub struct Demuxer {
     reader: ElementReader,
     limits: Limits,
     out: VecDeque<Event>,
+    /// The laced block whose frames are being handed out (after `out`, before any input).
+    lace: Option<Lace>,
+    /// Where each frame of that block lies in its body: (offset, length).
+    lace_spans: Vec<(usize, usize)>,
     done: bool,
     header: Option<HeaderBuilder>,
     info_builder: Option<InfoBuilder>,
@@ -123,6 +165,8 @@ pub struct Demuxer {
     /// Damage happened while the current TrackEntry was open: it is not used.
     track_damaged: bool,
     tracks: Arc<[Arc<Track>]>,
+    /// `tracks` as the block path needs them (kept in step by `set_tracks`).
+    block_tracks: Vec<BlockTrack>,
     announced: Vec<Arc<Track>>,
     cluster_open: bool,
     cluster_timestamp: u64,
@@ -151,6 +195,8 @@ impl Demuxer {
             reader: ElementReader::new(options.limits).with_crc_verification(options.verify_crc),
             limits: options.limits,
             out: VecDeque::new(),
+            lace: None,
+            lace_spans: Vec::new(),
             done: false,
             header: None,
             info_builder: None,
@@ -159,6 +205,7 @@ impl Demuxer {
             track_builder: None,
             track_damaged: false,
             tracks: Arc::from(Vec::new()),
+            block_tracks: Vec::new(),
             announced: Vec::new(),
             cluster_open: false,
             cluster_timestamp: 0,
@@ -213,8 +260,33 @@ impl Demuxer {
             if let Some(ev) = self.out.pop_front() {
                 return Ok(Status::Ready(ev));
             }
+            if self.lace.is_some() {
+                return Ok(Status::Ready(Event::Frame(self.next_laced())));
+            }
             if self.done {
                 return Ok(Status::Done);
+            }
+            // The hot path: a SimpleBlock in the open fragment's Cluster goes straight from
+            // the reader to a frame, without an element event or the queue.
+            // An unlaced one takes one reference count on the input, for its payload.
+            if self.frag.is_some() {
+                let peeked = self.reader.peek_simple_block().map(|(h, body)| (h, vint::block_header(body)));
+                if let Some((h, bh)) = peeked {
+                    let frame = match bh {
+                        Ok(bh) if bh.flags & block::LACING == 0 => {
+                            let payload = self.reader.take_simple_block(&h, bh.len);
+                            self.block_frame(&h, bh, payload, None).inspect(|f| self.count_frames(1, f.keyframe))
+                        }
+                        _ => {
+                            let body = self.reader.take_simple_block(&h, 0);
+                            self.block_frames(&h, &body, None)
+                        }
+                    };
+                    match frame {
+                        Some(frame) => return Ok(Status::Ready(Event::Frame(frame))),
+                        None => continue,
+                    }
+                }
             }
             match self.reader.poll() {
                 Ok(Status::Ready(ev)) => self.on_element(ev),
@@ -232,6 +304,11 @@ impl Demuxer {
                 }
             }
         }
+    }
+
+    fn set_tracks(&mut self, tracks: Arc<[Arc<Track>]>) {
+        self.block_tracks = tracks.iter().map(|t| BlockTrack::of(t)).collect();
+        self.tracks = tracks;
     }
 
     fn open_fragment(&mut self, offset: u64) {
@@ -307,7 +384,7 @@ impl Demuxer {
                 self.close_fragment(h.offset);
                 self.header = Some(HeaderBuilder::new(h.offset));
                 self.info = Arc::new(SegmentInfo::default());
-                self.tracks = Arc::from(Vec::new());
+                self.set_tracks(Arc::from(Vec::new()));
                 self.open_fragment(h.offset);
                 if let Some(f) = &mut self.frag {
                     f.meta.starts_document = true;
@@ -318,7 +395,7 @@ impl Demuxer {
                 if restart {
                     self.close_fragment(h.offset);
                     self.info = Arc::new(SegmentInfo::default());
-                    self.tracks = Arc::from(Vec::new());
+                    self.set_tracks(Arc::from(Vec::new()));
                 }
                 self.ensure_fragment(h.offset).segment_seen = true;
             }
@@ -394,7 +471,7 @@ impl Demuxer {
                         }
                         self.out.push_back(Event::Track(t.clone()));
                     }
-                    self.tracks = Arc::from(list);
+                    self.set_tracks(Arc::from(list));
                     if let Some(f) = &mut self.frag {
                         f.meta.tracks = self.tracks.clone();
                     }
@@ -404,7 +481,7 @@ impl Demuxer {
             ids::BLOCK_GROUP => {
                 if let Some(g) = self.group.take() {
                     if let Some((bh, data)) = &g.block {
-                        self.emit_block(bh, data, Some(&g));
+                        self.queue_block(bh, data, Some(&g));
                     }
                 }
             }
@@ -443,7 +520,7 @@ impl Demuxer {
 
     fn on_data(&mut self, h: ElementHeader, data: Bytes) {
         match h.id {
-            ids::SIMPLE_BLOCK => self.emit_block(&h, &data, None),
+            ids::SIMPLE_BLOCK => self.queue_block(&h, &data, None),
             ids::BLOCK => {
                 if let Some(g) = &mut self.group {
                     g.block = Some((h, data));
@@ -487,69 +564,136 @@ impl Demuxer {
     }
 
     /// Splits a complete block into frames and queues them.
-    fn emit_block(&mut self, h: &ElementHeader, data: &Bytes, group: Option<&GroupState>) {
-        let fragment = self.ensure_fragment(h.offset).meta.index;
-        let bad = |kind: ErrorKind| whole_element(h, kind);
-        let bh = match crate::ebml::vint::block_header(data) {
+    fn queue_block(&mut self, h: &ElementHeader, data: &Bytes, group: Option<&GroupState>) {
+        if let Some(frame) = self.block_frames(h, data, group) {
+            self.out.push_back(Event::Frame(frame));
+        }
+    }
+
+    /// Splits a complete block into frames: the frame of an unlaced block is returned, the
+    /// frames of a laced one are queued (as is damage, when the block makes no sense).
+    fn block_frames(&mut self, h: &ElementHeader, data: &Bytes, group: Option<&GroupState>) -> Option<Frame> {
+        let bh = match vint::block_header(data) {
             Ok(bh) => bh,
-            Err(kind) => return self.damage(bad(kind)),
+            Err(kind) => {
+                self.damage(whole_element(h, kind));
+                return None;
+            }
         };
-        // What the block needs from its track, copied out (no reference count traffic).
-        let (tts, delay, default_duration, prefix, encoded) = match self.tracks.iter().find(|t| t.number == bh.track) {
-            Some(t) => (
-                t.track_timestamp_scale,
-                t.codec_delay_ns,
-                t.default_duration_ns,
-                t.stripped_header().cloned().unwrap_or_default(),
-                t.has_unsupported_encoding(),
-            ),
-            None => (1.0, 0, None, Bytes::new(), false),
-        };
+        if bh.flags & block::LACING == 0 {
+            let frame = self.block_frame(h, bh, data.slice(bh.len..), group)?;
+            self.count_frames(1, frame.keyframe);
+            return Some(frame);
+        }
+        let first = self.block_frame(h, bh, Bytes::new(), group)?;
+        self.start_lace(h, data, bh, first, group);
+        None
+    }
+
+    /// The frame of a block with payload `data`, as if it were not laced (the lace fields
+    /// are the caller's). `None`, after reporting damage, when its time overflows.
+    #[inline(always)]
+    fn block_frame(
+        &mut self,
+        h: &ElementHeader,
+        bh: BlockHeader,
+        data: Bytes,
+        group: Option<&GroupState>,
+    ) -> Option<Frame> {
+        let fragment = self.ensure_fragment(h.offset).meta.index;
+        let track = self.block_tracks.iter().find(|t| t.number == bh.track);
+        let (tts, delay, default_duration) =
+            track.map_or((1.0, 0, None), |t| (t.timestamp_scale, t.codec_delay_ns, t.default_duration_ns));
         let scale = self.info.timestamp_scale;
         let block_duration_ns = group.and_then(|g| g.duration).map(|d| ticks_to_ns(d as f64 * tts, scale));
-        let Some(pts0) = block_pts_ns(self.cluster_timestamp, bh.timestamp, scale, tts, delay) else {
-            return self.damage(bad(ErrorKind::InvalidValue));
+        let Some(pts_ns) = block_pts_ns(self.cluster_timestamp, bh.timestamp, scale, tts, delay) else {
+            self.damage(whole_element(h, ErrorKind::InvalidValue));
+            return None;
         };
-        let keyframe = match group {
-            Some(g) => g.references == 0,
-            None => bh.flags & FLAG_KEY != 0,
-        };
-        let data_offset = h.data_offset();
-        let out = &mut self.out;
-        let mut count = 0u64;
-        let res = block::split_with(data, bh, |off, len, i, n| {
-            let (step, duration_ns) = if n > 1 {
-                let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
-                (step, step)
-            } else {
-                (None, block_duration_ns.or(default_duration))
-            };
-            let pts_ns = step.map_or(pts0, |s| pts0.saturating_add((s as i64).saturating_mul(i as i64)));
-            count += 1;
-            out.push_back(Event::Frame(Frame {
-                track: bh.track,
-                pts_ns,
-                duration_ns,
-                keyframe,
-                invisible: bh.flags & FLAG_INVISIBLE != 0,
-                discardable: group.is_none() && bh.flags & FLAG_DISCARDABLE != 0,
-                discard_padding_ns: group.and_then(|g| g.discard_padding),
-                data: data.slice(off..off + len),
-                prefix: prefix.clone(),
-                offset: data_offset + off as u64,
-                fragment,
-                lace_index: i as u16,
-                lace_count: n as u16,
-                encoded,
-            }));
-        });
-        if let Err(kind) = res {
-            return self.damage(bad(kind));
+        Some(Frame {
+            track: bh.track,
+            pts_ns,
+            duration_ns: block_duration_ns.or(default_duration),
+            keyframe: match group {
+                Some(g) => g.references == 0,
+                None => bh.flags & FLAG_KEY != 0,
+            },
+            invisible: bh.flags & FLAG_INVISIBLE != 0,
+            discardable: group.is_none() && bh.flags & FLAG_DISCARDABLE != 0,
+            discard_padding_ns: group.and_then(|g| g.discard_padding),
+            data,
+            prefix: track.map(|t| t.prefix.clone()).unwrap_or_default(),
+            offset: h.data_offset() + bh.len as u64,
+            fragment,
+            lace_index: 0,
+            lace_count: 1,
+            encoded: track.is_some_and(|t| t.encoded),
+        })
+    }
+
+    /// Starts handing out the frames of a laced block, `first` filled in but for the
+    /// per-frame fields; nothing is handed out unless the whole lace is valid. Each frame
+    /// after the first adds DefaultDuration (else an equal share of BlockDuration) to the
+    /// time, when either is known.
+    #[inline(never)]
+    fn start_lace(
+        &mut self,
+        h: &ElementHeader,
+        data: &Bytes,
+        bh: BlockHeader,
+        first: Frame,
+        group: Option<&GroupState>,
+    ) {
+        let spans = &mut self.lace_spans;
+        if let Err(kind) = block::lace_spans(data, bh, spans) {
+            return self.damage(whole_element(h, kind));
         }
-        let keys = if keyframe { count } else { 0 };
+        let track = self.block_tracks.iter().find(|t| t.number == bh.track);
+        let (tts, default_duration) = track.map_or((1.0, None), |t| (t.timestamp_scale, t.default_duration_ns));
+        let scale = self.info.timestamp_scale;
+        let block_duration_ns = group.and_then(|g| g.duration).map(|d| ticks_to_ns(d as f64 * tts, scale));
+        let n = spans.len();
+        let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
+        self.count_frames(n as u64, first.keyframe);
+        self.lace = Some(Lace { body: data.clone(), body_offset: h.data_offset(), first, step, next: 0 });
+    }
+
+    /// The next frame of the lace being handed out (there is one).
+    #[inline]
+    fn next_laced(&mut self) -> Frame {
+        let lace = self.lace.as_mut().expect("a lace is open");
+        let (i, n) = (lace.next, self.lace_spans.len());
+        let (off, len) = self.lace_spans[i];
+        let first = &lace.first;
+        let frame = Frame {
+            track: first.track,
+            pts_ns: lace
+                .step
+                .map_or(first.pts_ns, |s| first.pts_ns.saturating_add((s as i64).saturating_mul(i as i64))),
+            duration_ns: if n > 1 { lace.step } else { first.duration_ns },
+            keyframe: first.keyframe,
+            invisible: first.invisible,
+            discardable: first.discardable,
+            discard_padding_ns: first.discard_padding_ns,
+            data: lace.body.slice(off..off + len),
+            prefix: first.prefix.clone(),
+            offset: lace.body_offset + off as u64,
+            fragment: first.fragment,
+            lace_index: i as u16,
+            lace_count: n as u16,
+            encoded: first.encoded,
+        };
+        lace.next += 1;
+        if lace.next == n {
+            self.lace = None;
+        }
+        frame
+    }
+
+    fn count_frames(&mut self, count: u64, keyframe: bool) {
         if let Some(f) = &mut self.frag {
             f.meta.frames += count;
-            f.meta.keyframes += keys;
+            f.meta.keyframes += if keyframe { count } else { 0 };
         }
     }
 }
@@ -564,12 +708,14 @@ fn whole_element(h: &ElementHeader, kind: ErrorKind) -> Damage {
 }
 
 /// `ticks × scale` in ns, rounded to the nearest ns.
+#[inline]
 fn ticks_to_ns(ticks: f64, scale: u64) -> u64 {
     (ticks * scale as f64).round() as u64
 }
 
 /// Presentation time of a block in ns: exact integer arithmetic when TrackTimestampScale is
 /// 1.0, nearest-ns rounding otherwise. `None` on overflow.
+#[inline]
 fn block_pts_ns(cluster: u64, rel: i16, scale: u64, tts: f64, codec_delay: u64) -> Option<i64> {
     let t = if tts == 1.0 {
         (i128::from(cluster) + i128::from(rel)) * i128::from(scale)

@@ -144,6 +144,23 @@ impl Input {
         out.freeze()
     }
 
+    /// Consumes `skip + n` bytes that lie in the first piece and returns the last `n` of
+    /// them as a zero-copy slice of it (one reference-count increment, nothing else).
+    #[inline(always)]
+    pub fn take_after(&mut self, skip: usize, n: usize) -> Bytes {
+        let front = self.chunks.front_mut().expect("take_after within the first piece");
+        debug_assert!(skip + n <= front.len());
+        let out = front.slice(skip..skip + n);
+        if skip + n == front.len() {
+            self.chunks.pop_front();
+        } else {
+            bytes::Buf::advance(front, skip + n);
+        }
+        self.len -= skip + n;
+        self.pos += (skip + n) as u64;
+        out
+    }
+
     /// Drops up to `n` bytes from the front; returns how many were dropped.
     pub fn skip(&mut self, n: u64) -> u64 {
         self.skip_with(n, |_| {})
@@ -161,7 +178,7 @@ impl Input {
                 self.chunks.pop_front();
             } else {
                 seen(&c[..left]);
-                let _ = c.split_to(left);
+                bytes::Buf::advance(c, left);
                 left = 0;
             }
         }
@@ -212,6 +229,19 @@ mod tests {
         assert_eq!(seen, [2, 6]);
         assert_eq!(q.find_byte(0x1a, 3, 8, |_| true), Some(6));
         assert_eq!(q.find_byte(0x1a, 0, 6, |_| true), Some(2));
+    }
+
+    #[test]
+    fn take_after_slices_the_first_piece() {
+        let src = Bytes::from_static(b"0123456789");
+        let mut q = Input::default();
+        q.push(src.clone());
+        q.push(Bytes::from_static(b"ab"));
+        let t = q.take_after(2, 3);
+        assert_eq!((&t[..], t.as_ptr()), (&b"234"[..], src[2..].as_ptr()));
+        assert_eq!((q.pos(), q.len()), (5, 7));
+        assert_eq!(&q.take_after(1, 4)[..], b"6789");
+        assert_eq!((q.front(), q.pos()), (&b"ab"[..], 10));
     }
 
     #[test]

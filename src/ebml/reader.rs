@@ -312,6 +312,64 @@ impl ElementReader {
         }
     }
 
+    /// The fast path for the element that makes up almost all of a stream: a SimpleBlock
+    /// directly inside the open Cluster, with header and body in the first input piece.
+    ///
+    /// When every check [`poll`](Self::poll) makes would pass without an event of its own
+    /// (nothing queued, no CRC running, a plain header that fits the Cluster and the limits,
+    /// no new EBML header inside the body of an unbounded one), returns the block's header
+    /// and body, which [`take_simple_block`](Self::take_simple_block) then consumes exactly
+    /// as `poll` would have returned it as [`ElementEvent::Data`]. Otherwise `None` sends the
+    /// caller to `poll`, which handles every case (and reports what is wrong).
+    #[inline]
+    pub(crate) fn peek_simple_block(&self) -> Option<(ElementHeader, &[u8])> {
+        let quiet = matches!(self.state, State::Header)
+            && self.pending.is_empty()
+            && self.crcs.is_empty()
+            && self.pop_to == usize::MAX
+            && self.implied_segment.is_none();
+        let cluster = *self.stack.last()?;
+        let front = self.input.front();
+        if !quiet || cluster.id != ids::CLUSTER || front.first() != Some(&(ids::SIMPLE_BLOCK.0 as u8)) {
+            return None;
+        }
+        let first = *front.get(1)?;
+        let width = vint::vint_width(first).filter(|&w| w <= self.max_size_len)?;
+        let size_bytes = front.get(1..1 + width)?;
+        // A 0x1A among the size bytes might start a new document: `poll` decides.
+        if size_bytes.contains(&0x1A) {
+            return None;
+        }
+        let size = size_bytes[1..].iter().fold(u64::from(first) & (0xFF >> width), |v, &b| v << 8 | u64::from(b));
+        let header_len = 1 + width;
+        let unknown = size == (1 << (7 * width)) - 1;
+        let in_front = size <= (front.len() - header_len) as u64;
+        let limits = size <= self.limits.max_element_size && size <= self.limits.max_buffered;
+        if unknown || !in_front || !limits {
+            return None;
+        }
+        let pos = self.input.pos();
+        let end = pos + (header_len as u64 + size);
+        if cluster.end().is_some_and(|e| pos >= e || end > e) {
+            return None;
+        }
+        let unbounded = self.stack.iter().all(|o| o.size.is_none());
+        if unbounded && !matches!(self.scan(header_len, header_len + size as usize), Scan::Clear) {
+            return None;
+        }
+        let h = ElementHeader { id: ids::SIMPLE_BLOCK, offset: pos, header_len: header_len as u8, size: Some(size) };
+        Some((h, &front[header_len..header_len + size as usize]))
+    }
+
+    /// Consumes the SimpleBlock that [`peek_simple_block`](Self::peek_simple_block) just
+    /// returned as `h`, and returns its body from byte `from` on (a zero-copy slice).
+    #[inline]
+    pub(crate) fn take_simple_block(&mut self, h: &ElementHeader, from: usize) -> Bytes {
+        let header_len = usize::from(h.header_len);
+        let size = h.size.expect("a peeked SimpleBlock has a size") as usize;
+        self.input.take_after(header_len + from, size - from)
+    }
+
     /// An element body in an unbounded context ran into a new EBML header `skip` bytes
     /// into what is still queued: its declared size was wrong. The bytes before the header
     /// are dropped, the element is reported, and reading resumes at the header.

@@ -39,6 +39,28 @@ pub(crate) fn vint_width(first: u8) -> Option<usize> {
     }
 }
 
+/// A complete VINT at the start of `input`, read directly: (value with the marker bit
+/// removed, width). `None` when `input` is too short or starts with `0x00`.
+#[inline]
+pub(crate) fn read_vint(input: &[u8]) -> Option<(u64, usize)> {
+    let first = *input.first()?;
+    let width = vint_width(first)?;
+    let tail = input.get(1..width)?;
+    Some((tail.iter().fold(u64::from(first) & (0xFF >> width), |v, &b| v << 8 | u64::from(b)), width))
+}
+
+/// An element header complete at the start of `input`, read directly (the common case);
+/// `None` sends the caller to the parsers, which also tell what is wrong or missing.
+#[inline]
+fn read_header(input: &[u8], max_size_width: usize) -> Option<RawHeader> {
+    let first = *input.first()?;
+    let id_width = vint_width(first).filter(|&w| w <= 4)?;
+    let id = input.get(1..id_width)?.iter().fold(u32::from(first), |v, &b| v << 8 | u32::from(b));
+    let (size, size_width) = read_vint(input.get(id_width..)?).filter(|&(_, w)| w <= max_size_width)?;
+    let unknown = size == (1 << (7 * size_width)) - 1;
+    Some(RawHeader { id: ElementId(id), size: (!unknown).then_some(size), len: (id_width + size_width) as u8 })
+}
+
 /// A raw VINT: (value with the marker bit removed, width). Fails on `0x00` or a width
 /// above `max_width`, before asking for the rest of the bytes.
 #[inline]
@@ -95,6 +117,9 @@ pub(crate) struct RawHeader {
 /// An element header: ID then size.
 #[inline]
 pub(crate) fn element_header(input: &[u8], max_size_width: usize) -> PResult<'_, RawHeader> {
+    if let Some(h) = read_header(input, max_size_width) {
+        return Ok((&input[usize::from(h.len)..], h));
+    }
     let (rest, id) = element_id(input)?;
     let (rest, size) = element_size(rest, max_size_width)?;
     Ok((rest, RawHeader { id, size, len: (input.len() - rest.len()) as u8 }))
@@ -135,7 +160,18 @@ pub(crate) struct BlockHeader {
     pub len: usize,
 }
 
+#[inline]
 pub(crate) fn block_header(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
+    // The common case, a one-byte track number (1–127), read directly.
+    if let [track @ 0x81..=0xFF, t0, t1, flags, ..] = *data {
+        let track = u64::from(track & 0x7F);
+        return Ok(BlockHeader { track, timestamp: i16::from_be_bytes([t0, t1]), flags, len: 4 });
+    }
+    parse_block_header(data)
+}
+
+/// The block header through the general parser (any track number width).
+fn parse_block_header(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
     let parse = |i| -> PResult<'_, (u64, i16, u8)> {
         let (i, (track, _)) = vint(i, 8)?;
         let (i, ts) = nom::number::streaming::be_i16(i)?;
@@ -155,30 +191,52 @@ pub(crate) fn block_header(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
     Ok(BlockHeader { track, timestamp, flags, len: data.len() - rest.len() })
 }
 
-/// Xiph lace size: a run of `FF` bytes plus one final byte below `FF`.
-pub(crate) fn xiph_size(input: &[u8]) -> PResult<'_, u64> {
-    let mut total = 0u64;
-    let mut i = input;
-    loop {
-        let (rest, b) = nom::number::streaming::u8(i)?;
-        total += u64::from(b);
-        i = rest;
-        if b != 0xFF {
-            return Ok((i, total));
-        }
-    }
-}
-
-/// Signed VINT as used by EBML lacing: unsigned value minus 2^(7w−1) − 1.
-pub(crate) fn signed_vint(input: &[u8]) -> PResult<'_, i64> {
-    let (rest, (v, w)) = vint(input, 8)?;
-    let bias = (1i64 << (7 * w - 1)) - 1;
-    Ok((rest, v as i64 - bias))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The element header through the parsers alone.
+    fn parsed_header(input: &[u8], max: usize) -> PResult<'_, RawHeader> {
+        let (rest, id) = element_id(input)?;
+        let (rest, size) = element_size(rest, max)?;
+        Ok((rest, RawHeader { id, size, len: (input.len() - rest.len()) as u8 }))
+    }
+
+    #[test]
+    fn direct_reads_agree_with_the_parsers() {
+        let tails: [&[u8]; 6] = [
+            &[],
+            &[0x80],
+            &[0x1A, 0x45],
+            &[0xFF; 3],
+            &[0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07],
+            &[0x40, 0x02, 0xFF, 0x10, 0x00, 0x00, 0x05, 0x81, 0x42, 0x80, 0x00, 0x00],
+        ];
+        for b0 in 0..=255u8 {
+            for b1 in [0x00, 0x01, 0x1F, 0x40, 0x7F, 0x80, 0x81, 0xFF] {
+                for tail in tails {
+                    let input = [&[b0, b1][..], tail].concat();
+                    for max in [1, 4, 8] {
+                        let direct = element_header(&input, max).map(|(r, h)| (r.len(), h));
+                        let parsed = parsed_header(&input, max).map(|(r, h)| (r.len(), h));
+                        assert_eq!(direct, parsed, "{input:02x?} max {max}");
+                    }
+                    let v = vint(&input, 8).ok().map(|(_, v)| v);
+                    assert_eq!(read_vint(&input), v, "{input:02x?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_header_fast_path_agrees_with_the_parser() {
+        for first in 0..=255u8 {
+            for tail in [&[][..], &[0x12], &[0x80, 0x01], &[0xFF, 0x7F, 0x81], &[0x00, 0x00, 0x80, 0x06, 0xAB]] {
+                let data = [&[first][..], tail].concat();
+                assert_eq!(block_header(&data), parse_block_header(&data), "{data:02x?}");
+            }
+        }
+    }
 
     fn size(b: &[u8]) -> Parsed<Option<u64>> {
         run(element_size(b, 8))
@@ -230,22 +288,6 @@ mod tests {
         assert!(matches!(run(element_id(&[0xA3])), Parsed::Done(ElementId(0xA3))));
         assert!(matches!(run(element_id(&[0x08, 1, 2, 3, 4])), Parsed::Error(ErrorKind::InvalidVint)));
         assert!(matches!(run(element_id(&[0x1A, 0x45])), Parsed::Incomplete(2)));
-    }
-
-    #[test]
-    fn signed_vints() {
-        assert_eq!(signed_vint(&[0xB5]).unwrap().1, -10);
-        assert_eq!(signed_vint(&[0x80]).unwrap().1, -63);
-        assert_eq!(signed_vint(&[0xFF]).unwrap().1, 64);
-        assert_eq!(signed_vint(&[0x5F, 0xFF]).unwrap().1, 0);
-        assert_eq!(signed_vint(&[0x40, 0x00]).unwrap().1, -8191);
-    }
-
-    #[test]
-    fn xiph_sizes() {
-        assert_eq!(xiph_size(&[0xFF, 0xFF, 0xBE]).unwrap().1, 700);
-        assert_eq!(xiph_size(&[0xFF, 0x00]).unwrap().1, 255);
-        assert!(xiph_size(&[0xFF, 0xFF]).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! SimpleBlock / Block bodies: header, lacing, and the split into frames.
 //!
-//! Splitting allocates nothing: sizes are walked once to validate the lace and find where
-//! the frame data starts, then again to hand out each frame's `(offset, len)`.
+//! Splitting allocates nothing once the caller's span vector has grown to the largest lace
+//! (at most 256 frames): the sizes are walked once, then the offsets filled in.
 
 use crate::ebml::vint::{self, BlockHeader};
 use crate::error::ErrorKind;
@@ -12,101 +12,84 @@ pub(crate) const FLAG_KEY: u8 = 0x80;
 pub(crate) const FLAG_INVISIBLE: u8 = 0x08;
 /// Discardable flag of a SimpleBlock.
 pub(crate) const FLAG_DISCARDABLE: u8 = 0x01;
+/// The two lacing bits of the flags (0: no lacing).
+pub(crate) const LACING: u8 = 0x06;
 
 const XIPH: u8 = 1;
 const FIXED: u8 = 2;
-const EBML: u8 = 3;
 
-/// Parses a block body and calls `emit(offset, len, index, count)` for every frame, in
-/// order, with offsets relative to the start of the body. Nothing is emitted unless the
-/// whole lace validates.
-#[cfg(test)]
-pub(crate) fn split(data: &[u8], emit: impl FnMut(usize, usize, usize, usize)) -> Result<BlockHeader, ErrorKind> {
-    let h = vint::block_header(data)?;
-    split_with(data, h, emit)
+/// Parses the lacing of a block body (header already parsed as `h`) into `spans`: each
+/// frame's `(offset, length)` relative to the start of the body, in order. One walk over
+/// the lace sizes; on error `spans` is left empty, so that nothing of a lace that does not
+/// validate is used.
+pub(crate) fn lace_spans(data: &[u8], h: BlockHeader, spans: &mut Vec<(usize, usize)>) -> Result<(), ErrorKind> {
+    spans.clear();
+    let res = fill_spans(data, h, spans);
+    if res.is_err() {
+        spans.clear();
+    }
+    res
 }
 
-/// [`split`] with the block header already parsed.
-pub(crate) fn split_with(
-    data: &[u8],
-    h: BlockHeader,
-    mut emit: impl FnMut(usize, usize, usize, usize),
-) -> Result<BlockHeader, ErrorKind> {
+fn fill_spans(data: &[u8], h: BlockHeader, spans: &mut Vec<(usize, usize)>) -> Result<(), ErrorKind> {
+    let bad = ErrorKind::InvalidLacing;
     let lacing = (h.flags >> 1) & 3;
     let body = &data[h.len..];
     if lacing == 0 {
-        emit(h.len, body.len(), 0, 1);
-        return Ok(h);
+        spans.push((h.len, body.len()));
+        return Ok(());
     }
-    let (&n1, sizes) = body.split_first().ok_or(ErrorKind::InvalidLacing)?;
+    let (&n1, mut sizes) = body.split_first().ok_or(bad)?;
     let count = usize::from(n1) + 1;
-    let (size_bytes, sum) = walk(lacing, sizes, count, |_| {})?;
-    let start = h.len + 1 + size_bytes;
-    let avail = (data.len() - start) as u64;
-    let fixed = if lacing == FIXED {
-        if avail % count as u64 != 0 {
-            return Err(ErrorKind::InvalidLacing);
-        }
-        avail / count as u64
-    } else {
-        if sum > avail {
-            return Err(ErrorKind::InvalidLacing);
-        }
-        0
-    };
-    let mut off = start;
-    let mut idx = 0;
-    let mut one = |len: u64, off: &mut usize| {
-        emit(*off, len as usize, idx, count);
-        *off += len as usize;
-        idx += 1;
-    };
     if lacing == FIXED {
-        for _ in 0..count {
-            one(fixed, &mut off);
+        let avail = sizes.len();
+        if avail % count != 0 {
+            return Err(bad);
         }
-    } else {
-        walk(lacing, sizes, count, |s| one(s, &mut off))?;
-        one(avail - sum, &mut off);
+        let each = avail / count;
+        spans.extend((0..count).map(|i| (h.len + 1 + i * each, each)));
+        return Ok(());
     }
-    Ok(h)
-}
-
-/// Walks the stored sizes (all but the last frame's): returns the bytes they take and
-/// their sum, calling `f` with each.
-fn walk(lacing: u8, input: &[u8], count: usize, mut f: impl FnMut(u64)) -> Result<(usize, u64), ErrorKind> {
-    let short = ErrorKind::InvalidLacing;
-    let mut i = input;
+    // Xiph and EBML lacing store the sizes of all frames but the last; the last frame
+    // takes what is left.
     let mut sum = 0u64;
-    match lacing {
-        XIPH => {
-            for _ in 1..count {
-                let (rest, s) = vint::complete(vint::xiph_size(i), short)?;
-                i = rest;
-                sum = sum.checked_add(s).ok_or(short)?;
-                f(s);
+    let mut size = 0i64;
+    for i in 1..count {
+        let s = match lacing {
+            XIPH => {
+                let run = sizes.iter().position(|&b| b != 0xFF).ok_or(bad)?;
+                let s = 255 * run as u64 + u64::from(sizes[run]);
+                sizes = &sizes[run + 1..];
+                s
             }
-        }
-        EBML if count > 1 => {
-            let (rest, (first, _)) = vint::complete(vint::vint(i, 8), short).map_err(|_| short)?;
-            i = rest;
-            let mut size = first as i64;
-            if size < 0 {
-                return Err(short);
+            _ => {
+                // EBML (3): the first size as a VINT, each next one as a signed difference.
+                let (v, w) = vint::read_vint(sizes).ok_or(bad)?;
+                sizes = &sizes[w..];
+                size = if i == 1 {
+                    i64::try_from(v).map_err(|_| bad)?
+                } else {
+                    let bias = (1i64 << (7 * w - 1)) - 1;
+                    size.checked_add(v as i64 - bias).filter(|s| *s >= 0).ok_or(bad)?
+                };
+                size as u64
             }
-            sum = first;
-            f(first);
-            for _ in 2..count {
-                let (rest, d) = vint::complete(vint::signed_vint(i), short).map_err(|_| short)?;
-                i = rest;
-                size = size.checked_add(d).filter(|s| *s >= 0).ok_or(short)?;
-                sum = sum.checked_add(size as u64).ok_or(short)?;
-                f(size as u64);
-            }
-        }
-        _ => {}
+        };
+        sum = sum.checked_add(s).ok_or(bad)?;
+        spans.push((0, s as usize));
     }
-    Ok((input.len() - i.len(), sum))
+    let start = data.len() - sizes.len();
+    let avail = sizes.len() as u64;
+    if sum > avail {
+        return Err(bad);
+    }
+    spans.push((0, (avail - sum) as usize));
+    let mut off = start;
+    for span in spans.iter_mut() {
+        span.0 = off;
+        off += span.1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,13 +97,12 @@ mod tests {
     use super::*;
 
     fn frames(data: &[u8]) -> Result<Vec<(usize, usize)>, ErrorKind> {
-        let mut v = Vec::new();
-        split(data, |o, l, i, n| {
-            assert_eq!(i, v.len());
-            assert!(i < n);
-            v.push((o, l))
-        })?;
-        Ok(v)
+        let mut v = vec![(7, 7)];
+        let res = vint::block_header(data).and_then(|h| lace_spans(data, h, &mut v));
+        if res.is_err() {
+            assert!(v.is_empty(), "spans left after an error");
+        }
+        res.map(|_| v)
     }
 
     fn block(flags: u8, lace: &[u8], payload: usize) -> Vec<u8> {

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Prints the README's parse table from the last `cargo bench --bench parse` run.
+
+Reads criterion's estimates (target/criterion/<input>/<entry>/new/estimates.json: the median of
+the sample means) and the .work files the bench writes next to them (input bytes, frames and
+payload bytes delivered, ours for comparison). Usage: benches/report.py [TARGET_DIR]
+"""
+import json
+import os
+import sys
+
+INPUTS = ["small", "large", "opus", "opus_laced", "getmedia"]
+OURS = ["ours/memory", "ours/stream", "ours/async"]
+PEERS = ["matroska-demuxer", "webm-iterable", "symphonia-format-mkv", "mkvparser"]
+
+
+def load(root, name, who):
+    d = os.path.join(root, "criterion", name)
+    key = who.replace("/", "_")
+    try:
+        with open(os.path.join(d, key, "new", "estimates.json")) as f:
+            median_ns = json.load(f)["median"]["point_estimate"]
+        with open(os.path.join(d, key + ".work")) as f:
+            size, frames, payload, our_frames, our_payload = map(int, f.read().split())
+    except (OSError, ValueError, KeyError):
+        return None
+    return dict(s=median_ns / 1e9, bytes=size, frames=frames, our_frames=our_frames)
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "target")
+    print("| input | parser | median | frames/s | MB/s | ours/memory vs it | frames delivered |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for name in INPUTS:
+        ours = load(root, name, "ours/memory")
+        if ours is None:
+            continue
+        for who in OURS + PEERS:
+            r = load(root, name, who)
+            if r is None:
+                continue
+            # frames/s counts the frames this entry delivered (mkvparser: blocks).
+            fps = r["frames"] / r["s"]
+            mbs = r["bytes"] / 1e6 / r["s"]
+            complete = r["frames"] == r["our_frames"] or who == "mkvparser"
+            if who == "ours/memory":
+                ratio = "1"
+            elif who.startswith("ours"):
+                ratio = f"{ours['s'] / r['s']:.2f}x of memory"
+            elif complete:
+                # Same input, same work: the time ratio (for mkvparser, which does less on
+                # laced input, the ratio of wall times on the same bytes).
+                ratio = f"{r['s'] / ours['s']:.2f}x"
+            else:
+                ratio = "n/a"
+            if r["frames"] == r["our_frames"]:
+                delivered = "all"
+            elif who == "mkvparser":
+                delivered = f"{r['frames']:,} blocks (no de-lacing)"
+            else:
+                delivered = f"{r['frames']:,} of {r['our_frames']:,}"
+            t = r["s"] * 1e3
+            print(f"| {name} | {who} | {t:.2f} ms | {fps / 1e6:.2f} M | {mbs:,.0f} | {ratio} | {delivered} |")
+
+
+if __name__ == "__main__":
+    main()
