@@ -288,22 +288,32 @@ impl Demuxer {
                     }
                 }
             }
-            match self.reader.poll() {
-                Ok(Status::Ready(ev)) => self.on_element(ev),
-                Ok(Status::NeedMore(n)) => return Ok(Status::NeedMore(n)),
-                Ok(Status::Done) => {
-                    let end = self.reader.position();
-                    self.close_fragment(end);
-                    self.done = true;
-                }
-                Err(e) => {
-                    if let Some(f) = &mut self.frag {
-                        f.meta.truncated = true;
-                    }
-                    return Err(e);
-                }
+            if let Some(status) = self.next_element()? {
+                return Ok(status);
             }
         }
+    }
+
+    /// The general path, kept out of line so that the hot path above stays small: one
+    /// element event from the reader, applied. `Some` when `poll` must return it.
+    #[inline(never)]
+    fn next_element(&mut self) -> Result<Option<Status<Event>>, Error> {
+        match self.reader.poll() {
+            Ok(Status::Ready(ev)) => self.on_element(ev),
+            Ok(Status::NeedMore(n)) => return Ok(Some(Status::NeedMore(n))),
+            Ok(Status::Done) => {
+                let end = self.reader.position();
+                self.close_fragment(end);
+                self.done = true;
+            }
+            Err(e) => {
+                if let Some(f) = &mut self.frag {
+                    f.meta.truncated = true;
+                }
+                return Err(e);
+            }
+        }
+        Ok(None)
     }
 
     fn set_tracks(&mut self, tracks: Arc<[Arc<Track>]>) {

@@ -162,7 +162,15 @@ impl Input {
     }
 
     /// Drops up to `n` bytes from the front; returns how many were dropped.
+    #[inline]
     pub fn skip(&mut self, n: u64) -> u64 {
+        // The common case, inside the first piece, without the general walk.
+        if let Some(front) = self.chunks.front_mut().filter(|c| c.len() as u64 > n) {
+            bytes::Buf::advance(front, n as usize);
+            self.len -= n as usize;
+            self.pos += n;
+            return n;
+        }
         self.skip_with(n, |_| {})
     }
 

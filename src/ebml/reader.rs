@@ -559,7 +559,8 @@ impl ElementReader {
         // An element of an enclosing level (a new EBML header closes everything) ends the
         // open masters that cannot contain it. Unknown-size ones end that way by design;
         // for a known-size one it means its declared size was wrong: say so once.
-        let child_of_top = parent.is_some_and(|p| ids::is_child_of(h.id, Some(p.id)));
+        let sch = schema(h.id);
+        let child_of_top = parent.is_some_and(|p| sch.is_some_and(|s| s.is_child_of(h.id, Some(p.id))));
         let ancestor_level = !child_of_top && if h.id == ids::EBML { parent.is_some() } else { self.closes(h.id) };
         if let Some(p) = parent.filter(|_| ancestor_level) {
             if p.size.is_some() && self.overrun_at != Some(pos) {
@@ -578,7 +579,6 @@ impl ElementReader {
             self.size_width_reported = true;
             return Ok(Some(self.notice(ErrorKind::InvalidVint, pos, h.id, "size wider than EBMLMaxSizeLength")));
         }
-        let sch = schema(h.id);
         let valid = match parent {
             None => matches!(h.id, ids::EBML | ids::SEGMENT | ids::VOID | ids::CRC32),
             Some(p) if p.id == ids::SEGMENT => LEVEL1.contains(&h.id) || matches!(h.id, ids::VOID | ids::CRC32),

@@ -583,12 +583,19 @@ pub const LEVEL1: [ElementId; 8] = [SEEK_HEAD, INFO, TRACKS, CLUSTER, CUES, ATTA
 
 /// `true` if `child` may stand directly inside `parent` (`None` = the top level).
 pub fn is_child_of(child: ElementId, parent: Option<ElementId>) -> bool {
-    let Some(s) = schema(child) else { return false };
-    match (s.parent, parent) {
-        (Parent::Global, _) => true,
-        (Parent::Root, None) => true,
-        (Parent::Id(p), Some(q)) => p == q || (s.recursive && child == q),
-        _ => false,
+    schema(child).is_some_and(|s| s.is_child_of(child, parent))
+}
+
+impl Schema {
+    /// [`is_child_of`] with the child's schema row already looked up.
+    pub(crate) fn is_child_of(&self, child: ElementId, parent: Option<ElementId>) -> bool {
+        let s = self;
+        match (s.parent, parent) {
+            (Parent::Global, _) => true,
+            (Parent::Root, None) => true,
+            (Parent::Id(p), Some(q)) => p == q || (s.recursive && child == q),
+            _ => false,
+        }
     }
 }
 
