@@ -354,7 +354,7 @@ impl ElementReader {
             return None;
         }
         let unbounded = self.stack.iter().all(|o| o.size.is_none());
-        if unbounded && !matches!(self.scan(header_len, header_len + size as usize), Scan::Clear) {
+        if unbounded && !self.body_is_clear(front, header_len, size as usize) {
             return None;
         }
         let h = ElementHeader { id: ids::SIMPLE_BLOCK, offset: pos, header_len: header_len as u8, size: Some(size) };
@@ -382,6 +382,18 @@ impl ElementReader {
             .with_detail("element spans a new EBML header");
         let length = u64::from(h.header_len) + body_bytes;
         Status::Ready(ElementEvent::Damage(Damage { offset: h.offset, length, error }))
+    }
+
+    /// Whether no new EBML header starts in the body `front[at..at + size]` (the first
+    /// piece), as [`scan`](Self::scan) would find. The common case searches for the whole
+    /// 4-byte EBML ID at once (SIMD), checking each hit as `scan` would; a body whose last
+    /// bytes could start an ID that runs past the piece goes to `scan` itself.
+    #[inline]
+    fn body_is_clear(&self, front: &[u8], at: usize, size: usize) -> bool {
+        let Some(window) = front.get(at..at + size + 3) else {
+            return matches!(self.scan(at, at + size), Scan::Clear);
+        };
+        EBML_MAGIC.find_iter(window).all(|p| self.ebml_header_at(at + p) == Some(false))
     }
 
     /// Looks for a new EBML header starting in `from..to` (relative to the queue front).
@@ -744,6 +756,10 @@ impl ElementReader {
         }
     }
 }
+
+/// The EBML header ID, searched for inside bodies that no known size bounds.
+static EBML_MAGIC: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(&[0x1A, 0x45, 0xDF, 0xA3]));
 
 /// First bytes of the IDs resync looks for (EBML header, Segment, level-1 elements).
 const SYNC_FIRST_BYTES: [u8; 10] = [0x1A, 0x18, 0x11, 0x15, 0x16, 0x1F, 0x1C, 0x19, 0x10, 0x12];

@@ -191,7 +191,51 @@ impl Track {
 
     /// Same definition, ignoring where it was read from.
     pub fn same_definition(&self, other: &Track) -> bool {
-        Track { offset: 0, ..self.clone() } == Track { offset: 0, ..other.clone() }
+        // Destructured in full (without cloning, as this runs for every GetMedia chunk): a
+        // new field does not compile here until it is compared.
+        let Track {
+            number,
+            uid,
+            track_type,
+            kind,
+            codec_id,
+            codec_private,
+            codec_name,
+            name,
+            language,
+            language_bcp47,
+            default_duration_ns,
+            codec_delay_ns,
+            seek_pre_roll_ns,
+            track_timestamp_scale,
+            flag_enabled,
+            flag_default,
+            flag_lacing,
+            video,
+            audio,
+            content_encodings,
+            offset: _,
+        } = self;
+        *number == other.number
+            && *uid == other.uid
+            && *track_type == other.track_type
+            && *kind == other.kind
+            && *codec_id == other.codec_id
+            && *codec_private == other.codec_private
+            && *codec_name == other.codec_name
+            && *name == other.name
+            && *language == other.language
+            && *language_bcp47 == other.language_bcp47
+            && *default_duration_ns == other.default_duration_ns
+            && *codec_delay_ns == other.codec_delay_ns
+            && *seek_pre_roll_ns == other.seek_pre_roll_ns
+            && *track_timestamp_scale == other.track_timestamp_scale
+            && *flag_enabled == other.flag_enabled
+            && *flag_default == other.flag_default
+            && *flag_lacing == other.flag_lacing
+            && *video == other.video
+            && *audio == other.audio
+            && *content_encodings == other.content_encodings
     }
 }
 
