@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::ebml::reader::Damage;
+use crate::ebml::reader::{Damage, HotCluster};
 use crate::ebml::vint::{self, BlockHeader};
 use crate::ebml::{value, ElementEvent, ElementHeader, ElementReader};
 use crate::error::{Error, ErrorKind, Limit};
@@ -156,6 +156,8 @@ pub struct Demuxer {
     lace: Option<Lace>,
     /// Where each frame of that block lies in its body: (offset, length).
     lace_spans: Vec<(usize, usize)>,
+    /// The open Cluster while the reader is quiet in it (cleared by every element event).
+    hot: Option<HotCluster>,
     done: bool,
     header: Option<HeaderBuilder>,
     info_builder: Option<InfoBuilder>,
@@ -192,11 +194,14 @@ impl Demuxer {
     /// A demuxer with the given options.
     pub fn with_options(options: Options) -> Self {
         Demuxer {
-            reader: ElementReader::new(options.limits).with_crc_verification(options.verify_crc),
+            reader: ElementReader::new(options.limits)
+                .with_crc_verification(options.verify_crc)
+                .with_skipped_subtrees(&[ids::CUES, ids::SEEK_HEAD]),
             limits: options.limits,
             out: VecDeque::new(),
             lace: None,
             lace_spans: Vec::new(),
+            hot: None,
             done: false,
             header: None,
             info_builder: None,
@@ -269,8 +274,11 @@ impl Demuxer {
             // The hot path: a SimpleBlock in the open fragment's Cluster goes straight from
             // the reader to a frame, without an element event or the queue.
             // An unlaced one takes one reference count on the input, for its payload.
-            if self.frag.is_some() {
-                let peeked = self.reader.peek_simple_block().map(|(h, body)| (h, vint::block_header(body)));
+            if self.hot.is_none() && self.frag.is_some() {
+                self.hot = self.reader.hot_cluster();
+            }
+            if let Some(hot) = &self.hot {
+                let peeked = self.reader.peek_simple_block(hot).map(|(h, body)| (h, vint::block_header(body)));
                 if let Some((h, bh)) = peeked {
                     let frame = match bh {
                         Ok(bh) if bh.flags & block::LACING == 0 => {
@@ -298,6 +306,7 @@ impl Demuxer {
     /// element event from the reader, applied. `Some` when `poll` must return it.
     #[inline(never)]
     fn next_element(&mut self) -> Result<Option<Status<Event>>, Error> {
+        self.hot = None;
         match self.reader.poll() {
             Ok(Status::Ready(ev)) => self.on_element(ev),
             Ok(Status::NeedMore(n)) => return Ok(Some(Status::NeedMore(n))),
@@ -632,7 +641,10 @@ impl Demuxer {
             discardable: group.is_none() && bh.flags & FLAG_DISCARDABLE != 0,
             discard_padding_ns: group.and_then(|g| g.discard_padding),
             data,
-            prefix: track.map(|t| t.prefix.clone()).unwrap_or_default(),
+            prefix: match track {
+                Some(t) if !t.prefix.is_empty() => t.prefix.clone(),
+                _ => Bytes::new(),
+            },
             offset: h.data_offset() + bh.len as u64,
             fragment,
             lace_index: 0,

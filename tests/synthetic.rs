@@ -330,3 +330,43 @@ fn new_ebml_header_inside_unknown_cluster_starts_a_new_fragment() {
     assert!(frags.iter().all(|f| f.meta.complete && f.frames.len() == 1));
     assert_eq!(frags[1].meta.offset, data.len() as u64 / 2);
 }
+
+/// The demuxer skips a well-formed Cues subtree whole when it lies in one piece; anything
+/// wrong inside it is still read element by element and reported exactly as when the
+/// bytes arrive one at a time (where the skip never applies).
+#[test]
+fn cues_are_skipped_only_when_clean() {
+    let point = |t: u64| {
+        let positions =
+            el(ids::CUE_TRACK_POSITIONS, &[uint(ids::CUE_TRACK, 1), uint(ids::CUE_CLUSTER_POSITION, 99)].concat());
+        el(ids::CUE_POINT, &[uint(ids::CUE_TIME, t), positions].concat())
+    };
+    let mut oversized = el(ids::CUE_POINT, &uint(ids::CUE_TIME, 5));
+    let last = oversized.len() - 2; // CueTime claims one byte more than its CuePoint holds
+    oversized[last] += 1;
+    let nested_too_far = el(ids::CUE_POINT, &[el(ids::CUE_TRACK_POSITIONS, &el(ids::CUE_POINT, &[]))].concat());
+    let bad_crc = el(ids::CUE_POINT, &[el(ids::CRC32, &[1, 2, 3]), uint(ids::CUE_TIME, 1)].concat());
+    let with_1a = el(ids::CUE_POINT, &el_sized(ids::CUE_TIME, Size::Width(4), &[0x1A; 2]));
+    let unknown_id = el(ids::CUE_POINT, &el(kinesis_video_parser::ElementId(0xFE), b"x"));
+    let cases: [(&str, Vec<u8>, usize); 6] = [
+        ("clean", [point(0), point(1), el(ids::VOID, &[0; 3])].concat(), 0),
+        ("child exceeds its parent", [point(0), oversized].concat(), 1),
+        ("child where it does not belong", nested_too_far, 1),
+        ("CRC-32 of 3 bytes", bad_crc, 1),
+        ("0x1A in a size", with_1a, 0),
+        ("unknown ID", unknown_id, 0),
+    ];
+    for (what, cues, damaged) in cases {
+        let data = doc(&[
+            tracks(&[video()]),
+            cluster(0, &[simple_block(1, 0, 0x80, b"a")]),
+            el(ids::CUES, &cues),
+            cluster(40, &[simple_block(1, 0, 0x80, b"b")]),
+        ]);
+        let whole = events(&data);
+        assert_eq!(whole, events_chunked(&data, &[1]), "{what}");
+        assert_eq!(damages(&whole).len(), damaged, "{what}: {:?}", damages(&whole));
+        let f: Vec<_> = frames(&whole).iter().map(|f| f.data.to_vec()).collect();
+        assert_eq!(f, [b"a".to_vec(), b"b".to_vec()], "{what}");
+    }
+}

@@ -145,17 +145,17 @@ impl Input {
     }
 
     /// Consumes `skip + n` bytes that lie in the first piece and returns the last `n` of
-    /// them as a zero-copy slice of it (one reference-count increment, nothing else).
+    /// them as a zero-copy slice of it (at most one reference-count increment).
     #[inline(always)]
     pub fn take_after(&mut self, skip: usize, n: usize) -> Bytes {
         let front = self.chunks.front_mut().expect("take_after within the first piece");
         debug_assert!(skip + n <= front.len());
-        let out = front.slice(skip..skip + n);
-        if skip + n == front.len() {
-            self.chunks.pop_front();
+        let mut out = if skip + n == front.len() {
+            self.chunks.pop_front().expect("front exists")
         } else {
-            bytes::Buf::advance(front, skip + n);
-        }
+            front.split_to(skip + n)
+        };
+        bytes::Buf::advance(&mut out, skip);
         self.len -= skip + n;
         self.pos += (skip + n) as u64;
         out

@@ -101,6 +101,20 @@ enum State {
     Done,
 }
 
+/// The open Cluster as the SimpleBlock fast path sees it (see
+/// [`ElementReader::hot_cluster`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HotCluster {
+    /// Where the Cluster ends (`u64::MAX` for an unknown size).
+    end: u64,
+    /// No known size bounds it: bodies are watched for a new EBML header.
+    unbounded: bool,
+    /// The largest body the limits allow.
+    max_size: u64,
+    /// The document's EBMLMaxSizeLength.
+    max_size_len: usize,
+}
+
 /// Outcome of scanning queued bytes for a new EBML header.
 enum Scan {
     Found(usize),
@@ -154,6 +168,9 @@ pub struct ElementReader {
     overrun_at: Option<u64>,
     pending: VecDeque<ElementEvent>,
     crcs: Vec<CrcCheck>,
+    /// Masters whose well-formed subtrees the consumer does not use (see
+    /// [`with_skipped_subtrees`](Self::with_skipped_subtrees)).
+    skip_subtrees: &'static [ElementId],
 }
 
 impl ElementReader {
@@ -174,7 +191,20 @@ impl ElementReader {
             overrun_at: None,
             pending: VecDeque::new(),
             crcs: Vec::new(),
+            skip_subtrees: &[],
         }
+    }
+
+    /// For a consumer that ignores these masters and everything in them (the demuxer and
+    /// Cues, say): a known-size one whose whole subtree is in the first input piece and
+    /// reads without a single finding (every header plain, every child valid where it
+    /// stands, sizes nested exactly, within the limits) is reported as one
+    /// [`ElementEvent::Skipped`] instead of its start, children and end. Anything else
+    /// about it is read element by element as usual, so damage is found and reported
+    /// exactly as without this. Never with CRC verification on.
+    pub(crate) fn with_skipped_subtrees(mut self, ids: &'static [ElementId]) -> Self {
+        self.skip_subtrees = ids;
+        self
     }
 
     /// Verifies CRC-32 elements (off by default). A CRC-32 that is the first child of a
@@ -312,29 +342,44 @@ impl ElementReader {
         }
     }
 
-    /// The fast path for the element that makes up almost all of a stream: a SimpleBlock
-    /// directly inside the open Cluster, with header and body in the first input piece.
-    ///
-    /// When every check [`poll`](Self::poll) makes would pass without an event of its own
-    /// (nothing queued, no CRC running, a plain header that fits the Cluster and the limits,
-    /// no new EBML header inside the body of an unbounded one), returns the block's header
-    /// and body, which [`take_simple_block`](Self::take_simple_block) then consumes exactly
-    /// as `poll` would have returned it as [`ElementEvent::Data`]. Otherwise `None` sends the
-    /// caller to `poll`, which handles every case (and reports what is wrong).
+    /// The open Cluster as the SimpleBlock fast path needs it, when the reader is quiet in
+    /// it: between elements, nothing queued, no CRC running, no resync pending. This stays
+    /// true while only [`take_simple_block`](Self::take_simple_block) consumes input; any
+    /// [`poll`](Self::poll) may change it.
     #[inline]
-    pub(crate) fn peek_simple_block(&self) -> Option<(ElementHeader, &[u8])> {
+    pub(crate) fn hot_cluster(&self) -> Option<HotCluster> {
         let quiet = matches!(self.state, State::Header)
             && self.pending.is_empty()
             && self.crcs.is_empty()
             && self.pop_to == usize::MAX
             && self.implied_segment.is_none();
-        let cluster = *self.stack.last()?;
+        let cluster = self.stack.last().filter(|c| quiet && c.id == ids::CLUSTER)?;
+        Some(HotCluster {
+            end: cluster.end().unwrap_or(u64::MAX),
+            unbounded: self.stack.iter().all(|o| o.size.is_none()),
+            max_size: self.limits.max_element_size.min(self.limits.max_buffered),
+            max_size_len: self.max_size_len,
+        })
+    }
+
+    /// The fast path for the element that makes up almost all of a stream: a SimpleBlock
+    /// directly inside the open Cluster `hot` (from [`hot_cluster`](Self::hot_cluster)),
+    /// with header and body in the first input piece.
+    ///
+    /// When every check [`poll`](Self::poll) makes would pass without an event of its own
+    /// (a plain header that fits the Cluster and the limits, no new EBML header inside the
+    /// body of an unbounded one), returns the block's header and body, which
+    /// [`take_simple_block`](Self::take_simple_block) then consumes exactly as `poll` would
+    /// have returned it as [`ElementEvent::Data`]. Otherwise `None` sends the caller to
+    /// `poll`, which handles every case (and reports what is wrong).
+    #[inline]
+    pub(crate) fn peek_simple_block(&self, hot: &HotCluster) -> Option<(ElementHeader, &[u8])> {
         let front = self.input.front();
-        if !quiet || cluster.id != ids::CLUSTER || front.first() != Some(&(ids::SIMPLE_BLOCK.0 as u8)) {
+        if front.first() != Some(&(ids::SIMPLE_BLOCK.0 as u8)) {
             return None;
         }
         let first = *front.get(1)?;
-        let width = vint::vint_width(first).filter(|&w| w <= self.max_size_len)?;
+        let width = vint::vint_width(first).filter(|&w| w <= hot.max_size_len)?;
         let size_bytes = front.get(1..1 + width)?;
         // A 0x1A among the size bytes might start a new document: `poll` decides.
         if size_bytes.contains(&0x1A) {
@@ -344,17 +389,14 @@ impl ElementReader {
         let header_len = 1 + width;
         let unknown = size == (1 << (7 * width)) - 1;
         let in_front = size <= (front.len() - header_len) as u64;
-        let limits = size <= self.limits.max_element_size && size <= self.limits.max_buffered;
-        if unknown || !in_front || !limits {
+        if unknown || !in_front || size > hot.max_size {
             return None;
         }
         let pos = self.input.pos();
-        let end = pos + (header_len as u64 + size);
-        if cluster.end().is_some_and(|e| pos >= e || end > e) {
+        if pos >= hot.end || pos + (header_len as u64 + size) > hot.end {
             return None;
         }
-        let unbounded = self.stack.iter().all(|o| o.size.is_none());
-        if unbounded && !self.body_is_clear(front, header_len, size as usize) {
+        if hot.unbounded && !self.body_is_clear(front, header_len, size as usize) {
             return None;
         }
         let h = ElementHeader { id: ids::SIMPLE_BLOCK, offset: pos, header_len: header_len as u8, size: Some(size) };
@@ -629,6 +671,12 @@ impl ElementReader {
                 self.damage(ErrorKind::LimitExceeded(Limit::Depth), pos, Some(h.id));
                 return Ok(None);
             }
+            if let Some(size) = h.size.filter(|_| self.skip_subtrees.contains(&h.id)) {
+                if self.subtree_is_clean(h.id, usize::from(h.len), size) {
+                    self.consume(u64::from(h.len) + size);
+                    return Ok(Some(Status::Ready(ElementEvent::Skipped(hdr))));
+                }
+            }
             self.consume(u64::from(h.len));
             self.stack.push(hdr);
             if h.id == ids::EBML {
@@ -657,6 +705,58 @@ impl ElementReader {
         self.consume(u64::from(h.len));
         self.state = State::Leaf(hdr, size as usize, unbounded.then_some(0));
         Ok(None)
+    }
+
+    /// Whether the body of master `id` (`size` bytes from `at` in the first piece, the
+    /// master about to be opened) holds only elements that [`poll`](Self::poll) would read
+    /// without a finding of its own: plain headers (no `0x1A` that could start a new
+    /// document), known sizes nested exactly, schema-valid children, masters within the
+    /// depth limit, leaves within the size limits, CRC-32s of 4 bytes. No CRC may be
+    /// running or checked, since nothing skipped here would be hashed or verified.
+    fn subtree_is_clean(&self, id: ElementId, at: usize, size: u64) -> bool {
+        if self.verify_crc || !self.crcs.is_empty() {
+            return false;
+        }
+        let front = self.input.front();
+        let Some(end) = usize::try_from(size).ok().and_then(|s| at.checked_add(s)).filter(|&e| e <= front.len()) else {
+            return false;
+        };
+        // The open masters of the walk (the one at `at` first), bounded like the stack.
+        let mut open = [(id, end); 16];
+        let mut depth = 1;
+        let mut pos = at;
+        while depth > 0 {
+            let (parent, parent_end) = open[depth - 1];
+            if pos == parent_end {
+                depth -= 1;
+                continue;
+            }
+            let Some(h) = vint::read_header(&front[pos..parent_end], self.max_size_len) else { return false };
+            let header_len = usize::from(h.len);
+            let body = pos + header_len;
+            let child_end = h.size.and_then(|s| usize::try_from(s).ok()).and_then(|s| body.checked_add(s));
+            let Some(child_end) = child_end.filter(|&e| e <= parent_end) else { return false };
+            let Some(sch) = schema(h.id).filter(|s| s.is_child_of(h.id, Some(parent))) else { return false };
+            if front[pos + 1..body].contains(&0x1A) {
+                return false;
+            }
+            let size = (child_end - body) as u64;
+            if sch.ty == ElementType::Master {
+                if depth == open.len() || self.stack.len() + depth >= self.limits.max_depth {
+                    return false;
+                }
+                open[depth] = (h.id, child_end);
+                depth += 1;
+                pos = body;
+                continue;
+            }
+            let too_big = size > self.limits.max_element_size || size > self.limits.max_buffered;
+            if (h.id != ids::VOID && too_big) || (h.id == ids::CRC32 && size != 4) {
+                return false;
+            }
+            pos = child_end;
+        }
+        true
     }
 
     /// `true` if `id` belongs to a level above the innermost open master: the top level, or

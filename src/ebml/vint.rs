@@ -52,7 +52,7 @@ pub(crate) fn read_vint(input: &[u8]) -> Option<(u64, usize)> {
 /// An element header complete at the start of `input`, read directly (the common case);
 /// `None` sends the caller to the parsers, which also tell what is wrong or missing.
 #[inline]
-fn read_header(input: &[u8], max_size_width: usize) -> Option<RawHeader> {
+pub(crate) fn read_header(input: &[u8], max_size_width: usize) -> Option<RawHeader> {
     let first = *input.first()?;
     let id_width = vint_width(first).filter(|&w| w <= 4)?;
     let id = input.get(1..id_width)?.iter().fold(u32::from(first), |v, &b| v << 8 | u32::from(b));
