@@ -14,9 +14,10 @@ pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
 
 /// Reads a stream through a [`Demuxer`], yielding its events.
 ///
-/// Each read fills a fresh buffer (64 KiB by default, growing up to 16 times that while
-/// reads come back full), which is pushed whole: frames are slices of it. A short read is
-/// copied to its exact size instead, so that a trickling stream never pins large buffers.
+/// Each read (64 KiB by default, growing up to 16 times that while reads come back full)
+/// goes into one of two buffers used in turn and is pushed whole: frames are slices of it.
+/// A short read is copied to its exact size instead, so that a trickling stream never pins
+/// large buffers.
 /// Truncation is yielded as an `Err` item; iteration may continue after it to receive the
 /// closing events. I/O errors end the iteration.
 ///
@@ -33,6 +34,7 @@ pub struct ReadDemuxer<R> {
     read: R,
     read_size: usize,
     cur_read: usize,
+    bufs: ReadBuffers,
     failed: bool,
 }
 
@@ -43,6 +45,48 @@ pub(crate) fn right_sized(buf: BytesMut) -> bytes::Bytes {
         bytes::Bytes::copy_from_slice(&buf)
     } else {
         buf.freeze()
+    }
+}
+
+/// Two read buffers used in turn, so that a steady stream reads into memory it used before
+/// (still in cache, already mapped and zeroed) instead of a fresh buffer per read.
+///
+/// A buffer is zeroed once when it is (re)gained; each read fills a window at its front,
+/// which is split off as a zero-copy piece. When the current buffer has too little left,
+/// the other one is taken back whole if every piece cut from it is gone (frames dropped,
+/// bytes parsed), else a new allocation replaces it; so at most two allocations are held
+/// besides the pieces still in use.
+#[derive(Debug, Default)]
+pub(crate) struct ReadBuffers {
+    /// The unused, initialized rest of the current buffer.
+    cur: BytesMut,
+    other: BytesMut,
+}
+
+impl ReadBuffers {
+    /// A window of `want` bytes to read into.
+    pub fn window(&mut self, want: usize) -> &mut [u8] {
+        if self.cur.len() < want {
+            std::mem::swap(&mut self.cur, &mut self.other);
+            self.cur.clear();
+            if !self.cur.try_reclaim(want) {
+                self.cur = BytesMut::with_capacity(2 * want);
+            }
+            let all = self.cur.capacity();
+            self.cur.resize(all, 0);
+        }
+        &mut self.cur[..want]
+    }
+
+    /// The first `n` bytes of the window just read into, as a piece for the core. A read
+    /// much shorter than `want` is copied to its size (the window is reused), so that a
+    /// trickling stream never pins a buffer.
+    pub fn piece(&mut self, n: usize, want: usize) -> bytes::Bytes {
+        if n * 4 < want {
+            bytes::Bytes::copy_from_slice(&self.cur[..n])
+        } else {
+            self.cur.split_to(n).freeze()
+        }
     }
 }
 
@@ -59,6 +103,7 @@ impl<R: Read> ReadDemuxer<R> {
             read,
             read_size: DEFAULT_READ_SIZE,
             cur_read: DEFAULT_READ_SIZE,
+            bufs: ReadBuffers::default(),
             failed: false,
         }
     }
@@ -90,17 +135,16 @@ impl<R: Read> ReadDemuxer<R> {
         // Declared sizes are not trusted for allocation: the read size adapts to what
         // actually arrives, from the configured size up to 16 times it.
         let size = self.cur_read;
-        let mut buf = BytesMut::zeroed(size);
         loop {
-            match self.read.read(&mut buf) {
+            match self.read.read(self.bufs.window(size)) {
                 Ok(0) => {
                     self.demux.finish();
                     return Ok(());
                 }
                 Ok(n) => {
-                    buf.truncate(n);
                     self.cur_read = if n == size { (size * 2).min(self.read_size * 16) } else { self.read_size };
-                    self.demux.push(right_sized(buf));
+                    let piece = self.bufs.piece(n, size);
+                    self.demux.push(piece);
                     return Ok(());
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => continue,
