@@ -112,6 +112,41 @@ struct Lace {
     next: usize,
 }
 
+/// What [`Demuxer::block_timing`] works out for a block's frame.
+struct BlockTiming {
+    pts_ns: i64,
+    duration_ns: Option<u64>,
+    fragment: u64,
+    prefix: Bytes,
+    encoded: bool,
+}
+
+impl BlockTiming {
+    /// The frame of the block (its lace fields those of an unlaced block), payload `data`.
+    #[inline(always)]
+    fn frame(self, h: &ElementHeader, bh: BlockHeader, data: Bytes, group: Option<&GroupState>) -> Frame {
+        Frame {
+            track: bh.track,
+            pts_ns: self.pts_ns,
+            duration_ns: self.duration_ns,
+            keyframe: match group {
+                Some(g) => g.references == 0,
+                None => bh.flags & FLAG_KEY != 0,
+            },
+            invisible: bh.flags & FLAG_INVISIBLE != 0,
+            discardable: group.is_none() && bh.flags & FLAG_DISCARDABLE != 0,
+            discard_padding_ns: group.and_then(|g| g.discard_padding),
+            data,
+            prefix: self.prefix,
+            offset: h.data_offset() + bh.len as u64,
+            fragment: self.fragment,
+            lace_index: 0,
+            lace_count: 1,
+            encoded: self.encoded,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct GroupState {
     block: Option<(ElementHeader, Bytes)>,
@@ -283,7 +318,10 @@ impl Demuxer {
                     let frame = match bh {
                         Ok(bh) if bh.flags & block::LACING == 0 => {
                             let payload = self.reader.take_simple_block(&h, bh.len);
-                            self.block_frame(&h, bh, payload, None).inspect(|f| self.count_frames(1, f.keyframe))
+                            let Some(t) = self.block_timing(&h, bh, None) else { continue };
+                            self.count_frames(1, bh.flags & FLAG_KEY != 0);
+                            // Built where it is returned: no copy of the frame on the way.
+                            return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, payload, None))));
                         }
                         _ => {
                             let body = self.reader.take_simple_block(&h, 0);
@@ -619,6 +657,14 @@ impl Demuxer {
         data: Bytes,
         group: Option<&GroupState>,
     ) -> Option<Frame> {
+        let t = self.block_timing(h, bh, group)?;
+        Some(t.frame(h, bh, data, group))
+    }
+
+    /// What a block's frame takes from the fragment, its track and its BlockGroup. `None`,
+    /// after reporting damage, when its time overflows.
+    #[inline(always)]
+    fn block_timing(&mut self, h: &ElementHeader, bh: BlockHeader, group: Option<&GroupState>) -> Option<BlockTiming> {
         let fragment = self.ensure_fragment(h.offset).meta.index;
         let track = self.block_tracks.iter().find(|t| t.number == bh.track);
         let (tts, delay, default_duration) =
@@ -629,26 +675,14 @@ impl Demuxer {
             self.damage(whole_element(h, ErrorKind::InvalidValue));
             return None;
         };
-        Some(Frame {
-            track: bh.track,
+        Some(BlockTiming {
             pts_ns,
             duration_ns: block_duration_ns.or(default_duration),
-            keyframe: match group {
-                Some(g) => g.references == 0,
-                None => bh.flags & FLAG_KEY != 0,
-            },
-            invisible: bh.flags & FLAG_INVISIBLE != 0,
-            discardable: group.is_none() && bh.flags & FLAG_DISCARDABLE != 0,
-            discard_padding_ns: group.and_then(|g| g.discard_padding),
-            data,
+            fragment,
             prefix: match track {
                 Some(t) if !t.prefix.is_empty() => t.prefix.clone(),
                 _ => Bytes::new(),
             },
-            offset: h.data_offset() + bh.len as u64,
-            fragment,
-            lace_index: 0,
-            lace_count: 1,
             encoded: track.is_some_and(|t| t.encoded),
         })
     }
@@ -680,36 +714,45 @@ impl Demuxer {
         self.lace = Some(Lace { body: data.clone(), body_offset: h.data_offset(), first, step, next: 0 });
     }
 
-    /// The next frame of the lace being handed out (there is one).
-    #[inline]
+    /// The next frame of the lace being handed out (there is one). The last one takes the
+    /// block body itself, the others a slice of it; the frame is built in place.
+    #[inline(always)]
     fn next_laced(&mut self) -> Frame {
+        let n = self.lace_spans.len();
         let lace = self.lace.as_mut().expect("a lace is open");
-        let (i, n) = (lace.next, self.lace_spans.len());
+        let i = lace.next;
+        lace.next += 1;
         let (off, len) = self.lace_spans[i];
-        let first = &lace.first;
-        let frame = Frame {
-            track: first.track,
-            pts_ns: lace
-                .step
-                .map_or(first.pts_ns, |s| first.pts_ns.saturating_add((s as i64).saturating_mul(i as i64))),
-            duration_ns: if n > 1 { lace.step } else { first.duration_ns },
-            keyframe: first.keyframe,
-            invisible: first.invisible,
-            discardable: first.discardable,
-            discard_padding_ns: first.discard_padding_ns,
-            data: lace.body.slice(off..off + len),
-            prefix: first.prefix.clone(),
-            offset: lace.body_offset + off as u64,
-            fragment: first.fragment,
+        let f = &lace.first;
+        let pts_ns = lace.step.map_or(f.pts_ns, |s| f.pts_ns.saturating_add((s as i64).saturating_mul(i as i64)));
+        let duration_ns = if n > 1 { lace.step } else { f.duration_ns };
+        let offset = lace.body_offset + off as u64;
+        let (track, keyframe, invisible, discardable) = (f.track, f.keyframe, f.invisible, f.discardable);
+        let (discard_padding_ns, fragment, encoded) = (f.discard_padding_ns, f.fragment, f.encoded);
+        let (data, prefix) = if i + 1 == n {
+            let Lace { mut body, first, .. } = self.lace.take().expect("a lace is open");
+            body.truncate(off + len);
+            bytes::Buf::advance(&mut body, off);
+            (body, first.prefix)
+        } else {
+            (lace.body.slice(off..off + len), f.prefix.clone())
+        };
+        Frame {
+            track,
+            pts_ns,
+            duration_ns,
+            keyframe,
+            invisible,
+            discardable,
+            discard_padding_ns,
+            data,
+            prefix,
+            offset,
+            fragment,
             lace_index: i as u16,
             lace_count: n as u16,
-            encoded: first.encoded,
-        };
-        lace.next += 1;
-        if lace.next == n {
-            self.lace = None;
+            encoded,
         }
-        frame
     }
 
     fn count_frames(&mut self, count: u64, keyframe: bool) {

@@ -29,7 +29,7 @@ use super::vint::{self, Parsed};
 use super::ElementId;
 use crate::error::{Error, ErrorKind, Limit};
 use crate::limits::Limits;
-use crate::mkv::ids::{self, schema, ElementType, Parent, LEVEL1};
+use crate::mkv::ids::{self, schema, ElementType, Parent, Schema, LEVEL1};
 use crate::Status;
 
 /// The header of one element: where it is and how big it says it is.
@@ -725,6 +725,8 @@ impl ElementReader {
         let mut open = [(id, end); 16];
         let mut depth = 1;
         let mut pos = at;
+        // The few IDs of such a subtree repeat: their schema rows, looked up once each.
+        let mut rows: [Option<&Schema>; 8] = [None; 8];
         while depth > 0 {
             let (parent, parent_end) = open[depth - 1];
             if pos == parent_end {
@@ -736,7 +738,12 @@ impl ElementReader {
             let body = pos + header_len;
             let child_end = h.size.and_then(|s| usize::try_from(s).ok()).and_then(|s| body.checked_add(s));
             let Some(child_end) = child_end.filter(|&e| e <= parent_end) else { return false };
-            let Some(sch) = schema(h.id).filter(|s| s.is_child_of(h.id, Some(parent))) else { return false };
+            let slot = &mut rows[(h.id.0 as usize ^ (h.id.0 as usize >> 8)) % 8];
+            let row = match *slot {
+                Some(r) if r.id == h.id => Some(r),
+                _ => schema(h.id).inspect(|r| *slot = Some(r)),
+            };
+            let Some(sch) = row.filter(|s| s.is_child_of(h.id, Some(parent))) else { return false };
             if front[pos + 1..body].contains(&0x1A) {
                 return false;
             }

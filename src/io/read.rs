@@ -40,6 +40,7 @@ pub struct ReadDemuxer<R> {
 
 /// A read buffer as a piece for the core: whole (zero-copy) when it is mostly full, copied
 /// to its exact size when a short read would otherwise pin a large allocation.
+#[cfg(feature = "tokio")]
 pub(crate) fn right_sized(buf: BytesMut) -> bytes::Bytes {
     if buf.len() * 4 < buf.capacity() {
         bytes::Bytes::copy_from_slice(&buf)
