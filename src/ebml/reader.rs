@@ -399,6 +399,12 @@ impl ElementReader {
         if hot.unbounded && !self.body_is_clear(front, header_len, size as usize) {
             return None;
         }
+        // Touch the next element's first byte now: when the input is not in cache, its load
+        // then overlaps the work on this block instead of stalling the next one (there is no
+        // safe prefetch instruction; reading the byte is the portable equivalent).
+        if let Some(&next) = front.get(header_len + size as usize) {
+            std::hint::black_box(next);
+        }
         let h = ElementHeader { id: ids::SIMPLE_BLOCK, offset: pos, header_len: header_len as u8, size: Some(size) };
         Some((h, &front[header_len..header_len + size as usize]))
     }
