@@ -29,7 +29,7 @@ def load(root, name, who):
 
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "target")
-    print("| input | parser | median | frames/s | MB/s | ours/memory vs it | frames delivered |")
+    print("| input | parser | median | frames/s | MB/s | ours vs it | frames delivered |")
     print("|---|---|---:|---:|---:|---:|---|")
     for name in INPUTS:
         ours = load(root, name, "ours/memory")
@@ -46,7 +46,8 @@ def main():
             if who == "ours/memory":
                 ratio = "1"
             elif who.startswith("ours"):
-                ratio = f"{ours['s'] / r['s']:.2f}x of memory"
+                x = ours["s"] / r["s"]
+                ratio = f"{x:.2f}x of memory" if x >= 0.1 else f"{x:.1g}x of memory"
             elif complete:
                 # Same input, same work: the time ratio (for mkvparser, which does less on
                 # laced input, the ratio of wall times on the same bytes).
