@@ -325,7 +325,7 @@ impl Demuxer {
                         }
                         _ => {
                             let body = self.reader.take_simple_block(&h, 0);
-                            self.block_frames(&h, &body, None)
+                            self.block_frames(&h, body, None)
                         }
                     };
                     match frame {
@@ -536,9 +536,9 @@ impl Demuxer {
             }
             ids::CLUSTER => self.cluster_open = false,
             ids::BLOCK_GROUP => {
-                if let Some(g) = self.group.take() {
-                    if let Some((bh, data)) = &g.block {
-                        self.queue_block(bh, data, Some(&g));
+                if let Some(mut g) = self.group.take() {
+                    if let Some((bh, data)) = g.block.take() {
+                        self.queue_block(&bh, data, Some(&g));
                     }
                 }
             }
@@ -577,7 +577,7 @@ impl Demuxer {
 
     fn on_data(&mut self, h: ElementHeader, data: Bytes) {
         match h.id {
-            ids::SIMPLE_BLOCK => self.queue_block(&h, &data, None),
+            ids::SIMPLE_BLOCK => self.queue_block(&h, data, None),
             ids::BLOCK => {
                 if let Some(g) = &mut self.group {
                     g.block = Some((h, data));
@@ -621,7 +621,7 @@ impl Demuxer {
     }
 
     /// Splits a complete block into frames and queues them.
-    fn queue_block(&mut self, h: &ElementHeader, data: &Bytes, group: Option<&GroupState>) {
+    fn queue_block(&mut self, h: &ElementHeader, data: Bytes, group: Option<&GroupState>) {
         if let Some(frame) = self.block_frames(h, data, group) {
             self.out.push_back(Event::Frame(frame));
         }
@@ -629,8 +629,8 @@ impl Demuxer {
 
     /// Splits a complete block into frames: the frame of an unlaced block is returned, the
     /// frames of a laced one are queued (as is damage, when the block makes no sense).
-    fn block_frames(&mut self, h: &ElementHeader, data: &Bytes, group: Option<&GroupState>) -> Option<Frame> {
-        let bh = match vint::block_header(data) {
+    fn block_frames(&mut self, h: &ElementHeader, mut data: Bytes, group: Option<&GroupState>) -> Option<Frame> {
+        let bh = match vint::block_header(&data) {
             Ok(bh) => bh,
             Err(kind) => {
                 self.damage(whole_element(h, kind));
@@ -638,7 +638,8 @@ impl Demuxer {
             }
         };
         if bh.flags & block::LACING == 0 {
-            let frame = self.block_frame(h, bh, data.slice(bh.len..), group)?;
+            bytes::Buf::advance(&mut data, bh.len);
+            let frame = self.block_frame(h, bh, data, group)?;
             self.count_frames(1, frame.keyframe);
             return Some(frame);
         }
@@ -695,13 +696,13 @@ impl Demuxer {
     fn start_lace(
         &mut self,
         h: &ElementHeader,
-        data: &Bytes,
+        data: Bytes,
         bh: BlockHeader,
         first: Frame,
         group: Option<&GroupState>,
     ) {
         let spans = &mut self.lace_spans;
-        if let Err(kind) = block::lace_spans(data, bh, spans) {
+        if let Err(kind) = block::lace_spans(&data, bh, spans) {
             return self.damage(whole_element(h, kind));
         }
         let track = self.block_tracks.iter().find(|t| t.number == bh.track);
@@ -711,7 +712,7 @@ impl Demuxer {
         let n = spans.len();
         let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
         self.count_frames(n as u64, first.keyframe);
-        self.lace = Some(Lace { body: data.clone(), body_offset: h.data_offset(), first, step, next: 0 });
+        self.lace = Some(Lace { body: data, body_offset: h.data_offset(), first, step, next: 0 });
     }
 
     /// The next frame of the lace being handed out (there is one). The last one takes the
