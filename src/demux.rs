@@ -315,23 +315,20 @@ impl Demuxer {
             if let Some(hot) = &self.hot {
                 let peeked = self.reader.peek_simple_block(hot).map(|(h, body)| (h, vint::block_header(body)));
                 if let Some((h, bh)) = peeked {
-                    let frame = match bh {
-                        Ok(bh) if bh.flags & block::LACING == 0 => {
-                            let payload = self.reader.take_simple_block(&h, bh.len);
-                            let Some(t) = self.block_timing(&h, bh, None) else { continue };
-                            self.count_frames(1, bh.flags & FLAG_KEY != 0);
-                            // Built where it is returned: no copy of the frame on the way.
-                            return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, payload, None))));
-                        }
-                        _ => {
-                            let body = self.reader.take_simple_block(&h, 0);
-                            self.block_frames(&h, body, None)
-                        }
-                    };
-                    match frame {
-                        Some(frame) => return Ok(Status::Ready(Event::Frame(frame))),
-                        None => continue,
+                    if let Some(bh) = bh.ok().filter(|bh| bh.flags & block::LACING == 0) {
+                        let payload = self.reader.take_simple_block(&h, bh.len);
+                        let Some(t) = self.block_timing(&h, bh, None) else { continue };
+                        self.count_frames(1, bh.flags & FLAG_KEY != 0);
+                        // Built where it is returned: no copy of the frame on the way.
+                        return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, payload, None))));
                     }
+                    // A laced block: its frames follow from the lace; a header that makes no
+                    // sense: damage.
+                    let body = self.reader.take_simple_block(&h, 0);
+                    if let Some(frame) = self.block_frames(&h, body, None) {
+                        return Ok(Status::Ready(Event::Frame(frame)));
+                    }
+                    continue;
                 }
             }
             if let Some(status) = self.next_element()? {
