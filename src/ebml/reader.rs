@@ -473,7 +473,7 @@ impl ElementReader {
         if b[..n] != MAGIC[..n] {
             return Some(false);
         }
-        let parsed = vint::run(vint::element_header(b, 8));
+        let parsed = vint::header(b, 8);
         let h = match parsed {
             Parsed::Done(h) => h,
             Parsed::Error(_) => return Some(false),
@@ -496,10 +496,16 @@ impl ElementReader {
     }
 
     /// Drops `n` bytes (as many as are there), feeding running CRCs.
+    #[inline]
     fn consume(&mut self, n: u64) -> u64 {
         if self.crcs.is_empty() {
             return self.input.skip(n);
         }
+        self.consume_hashed(n)
+    }
+
+    #[inline(never)]
+    fn consume_hashed(&mut self, n: u64) -> u64 {
         let crcs = &mut self.crcs;
         self.input.skip_with(n, |b| {
             for c in crcs.iter_mut() {
@@ -577,7 +583,7 @@ impl ElementReader {
         }
         let mut scratch = [0u8; 16];
         let buf = self.input.peek(&mut scratch, 12);
-        let h = match vint::run(vint::element_header(buf, 8)) {
+        let h = match vint::header(buf, 8) {
             Parsed::Done(h) => h,
             Parsed::Incomplete(n) => {
                 if !self.eof {
@@ -831,7 +837,7 @@ impl ElementReader {
     fn sync_here(&self, pos: u64) -> Option<(usize, bool)> {
         let mut scratch = [0u8; 16];
         let buf = self.input.peek(&mut scratch, 16);
-        let Parsed::Done(h) = vint::run(vint::element_header(buf, 8)) else { return None };
+        let Parsed::Done(h) = vint::header(buf, 8) else { return None };
         let body = &buf[usize::from(h.len)..];
         let seg = self.stack.iter().rposition(|o| o.id == ids::SEGMENT);
         let child = || match vint::run(vint::element_id(body)) {

@@ -61,6 +61,16 @@ pub(crate) fn read_header(input: &[u8], max_size_width: usize) -> Option<RawHead
     Some(RawHeader { id: ElementId(id), size: (!unknown).then_some(size), len: (id_width + size_width) as u8 })
 }
 
+/// An element header at the start of `input`: read directly when it is all there and
+/// plain, else through the parsers (which say what is missing or wrong).
+#[inline]
+pub(crate) fn header(input: &[u8], max_size_width: usize) -> Parsed<RawHeader> {
+    match read_header(input, max_size_width) {
+        Some(h) => Parsed::Done(h),
+        None => run(element_header(input, max_size_width)),
+    }
+}
+
 /// A raw VINT: (value with the marker bit removed, width). Fails on `0x00` or a width
 /// above `max_width`, before asking for the rest of the bytes.
 #[inline]
