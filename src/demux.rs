@@ -115,7 +115,10 @@ struct Lace {
 /// What [`Demuxer::block_timing`] works out for a block's frame.
 struct BlockTiming {
     pts_ns: i64,
-    duration_ns: Option<u64>,
+    /// The track's DefaultDuration.
+    default_duration_ns: Option<u64>,
+    /// The BlockGroup's BlockDuration.
+    block_duration_ns: Option<u64>,
     fragment: u64,
     prefix: Bytes,
     encoded: bool,
@@ -128,7 +131,7 @@ impl BlockTiming {
         Frame {
             track: bh.track,
             pts_ns: self.pts_ns,
-            duration_ns: self.duration_ns,
+            duration_ns: self.block_duration_ns.or(self.default_duration_ns),
             keyframe: match group {
                 Some(g) => g.references == 0,
                 None => bh.flags & FLAG_KEY != 0,
@@ -634,29 +637,17 @@ impl Demuxer {
                 return None;
             }
         };
+        let t = self.block_timing(h, bh, group)?;
         if bh.flags & block::LACING == 0 {
             bytes::Buf::advance(&mut data, bh.len);
-            let frame = self.block_frame(h, bh, data, group)?;
+            let frame = t.frame(h, bh, data, group);
             self.count_frames(1, frame.keyframe);
             return Some(frame);
         }
-        let first = self.block_frame(h, bh, Bytes::new(), group)?;
-        self.start_lace(h, data, bh, first, group);
+        let durations = (t.default_duration_ns, t.block_duration_ns);
+        let first = t.frame(h, bh, Bytes::new(), group);
+        self.start_lace(h, data, bh, first, durations);
         None
-    }
-
-    /// The frame of a block with payload `data`, as if it were not laced (the lace fields
-    /// are the caller's). `None`, after reporting damage, when its time overflows.
-    #[inline(always)]
-    fn block_frame(
-        &mut self,
-        h: &ElementHeader,
-        bh: BlockHeader,
-        data: Bytes,
-        group: Option<&GroupState>,
-    ) -> Option<Frame> {
-        let t = self.block_timing(h, bh, group)?;
-        Some(t.frame(h, bh, data, group))
     }
 
     /// What a block's frame takes from the fragment, its track and its BlockGroup. `None`,
@@ -675,7 +666,8 @@ impl Demuxer {
         };
         Some(BlockTiming {
             pts_ns,
-            duration_ns: block_duration_ns.or(default_duration),
+            default_duration_ns: default_duration,
+            block_duration_ns,
             fragment,
             prefix: match track {
                 Some(t) if !t.prefix.is_empty() => t.prefix.clone(),
@@ -688,7 +680,7 @@ impl Demuxer {
     /// Starts handing out the frames of a laced block, `first` filled in but for the
     /// per-frame fields; nothing is handed out unless the whole lace is valid. Each frame
     /// after the first adds DefaultDuration (else an equal share of BlockDuration) to the
-    /// time, when either is known.
+    /// time, when either of `durations` (default, block) is known.
     #[inline(never)]
     fn start_lace(
         &mut self,
@@ -696,16 +688,13 @@ impl Demuxer {
         data: Bytes,
         bh: BlockHeader,
         first: Frame,
-        group: Option<&GroupState>,
+        durations: (Option<u64>, Option<u64>),
     ) {
         let spans = &mut self.lace_spans;
         if let Err(kind) = block::lace_spans(&data, bh, spans) {
             return self.damage(whole_element(h, kind));
         }
-        let track = self.block_tracks.iter().find(|t| t.number == bh.track);
-        let (tts, default_duration) = track.map_or((1.0, None), |t| (t.timestamp_scale, t.default_duration_ns));
-        let scale = self.info.timestamp_scale;
-        let block_duration_ns = group.and_then(|g| g.duration).map(|d| ticks_to_ns(d as f64 * tts, scale));
+        let (default_duration, block_duration_ns) = durations;
         let n = spans.len();
         let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
         self.count_frames(n as u64, first.keyframe);

@@ -29,7 +29,7 @@ use super::vint::{self, Parsed};
 use super::ElementId;
 use crate::error::{Error, ErrorKind, Limit};
 use crate::limits::Limits;
-use crate::mkv::ids::{self, schema, ElementType, Parent, Schema, LEVEL1};
+use crate::mkv::ids::{self, schema, ElementType, Parent, LEVEL1};
 use crate::Status;
 
 /// The header of one element: where it is and how big it says it is.
@@ -378,18 +378,15 @@ impl ElementReader {
         if front.first() != Some(&(ids::SIMPLE_BLOCK.0 as u8)) {
             return None;
         }
-        let first = *front.get(1)?;
-        let width = vint::vint_width(first).filter(|&w| w <= hot.max_size_len)?;
-        let size_bytes = front.get(1..1 + width)?;
+        // An unknown size (damage) goes to `poll`, which reports it.
+        let raw = vint::read_header(front, hot.max_size_len)?;
+        let (header_len, size) = (usize::from(raw.len), raw.size?);
         // A 0x1A among the size bytes might start a new document: `poll` decides.
-        if size_bytes.contains(&0x1A) {
+        if front[1..header_len].contains(&0x1A) {
             return None;
         }
-        let size = size_bytes[1..].iter().fold(u64::from(first) & (0xFF >> width), |v, &b| v << 8 | u64::from(b));
-        let header_len = 1 + width;
-        let unknown = size == (1 << (7 * width)) - 1;
         let in_front = size <= (front.len() - header_len) as u64;
-        if unknown || !in_front || size > hot.max_size {
+        if !in_front || size > hot.max_size {
             return None;
         }
         let pos = self.input.pos();
@@ -468,9 +465,8 @@ impl ElementReader {
     fn ebml_header_at(&self, at: usize) -> Option<bool> {
         let mut scratch = [0u8; 16];
         let b = self.input.peek_at(at, &mut scratch);
-        const MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
         let n = b.len().min(4);
-        if b[..n] != MAGIC[..n] {
+        if b[..n] != EBML_ID[..n] {
             return Some(false);
         }
         let parsed = vint::header(b, 8);
@@ -626,7 +622,7 @@ impl ElementReader {
         // open masters that cannot contain it. Unknown-size ones end that way by design;
         // for a known-size one it means its declared size was wrong: say so once.
         let sch = schema(h.id);
-        let child_of_top = parent.is_some_and(|p| sch.is_some_and(|s| s.is_child_of(h.id, Some(p.id))));
+        let child_of_top = parent.is_some_and(|p| sch.is_some_and(|s| s.is_child_of(Some(p.id))));
         let ancestor_level = !child_of_top && if h.id == ids::EBML { parent.is_some() } else { self.closes(h.id) };
         if let Some(p) = parent.filter(|_| ancestor_level) {
             if p.size.is_some() && self.overrun_at != Some(pos) {
@@ -737,8 +733,6 @@ impl ElementReader {
         let mut open = [(id, end); 16];
         let mut depth = 1;
         let mut pos = at;
-        // The few IDs of such a subtree repeat: their schema rows, looked up once each.
-        let mut rows: [Option<&Schema>; 8] = [None; 8];
         while depth > 0 {
             let (parent, parent_end) = open[depth - 1];
             if pos == parent_end {
@@ -750,12 +744,7 @@ impl ElementReader {
             let body = pos + header_len;
             let child_end = h.size.and_then(|s| usize::try_from(s).ok()).and_then(|s| body.checked_add(s));
             let Some(child_end) = child_end.filter(|&e| e <= parent_end) else { return false };
-            let slot = &mut rows[(h.id.0 as usize ^ (h.id.0 as usize >> 8)) % 8];
-            let row = match *slot {
-                Some(r) if r.id == h.id => Some(r),
-                _ => schema(h.id).inspect(|r| *slot = Some(r)),
-            };
-            let Some(sch) = row.filter(|s| s.is_child_of(h.id, Some(parent))) else { return false };
+            let Some(sch) = schema(h.id).filter(|s| s.is_child_of(Some(parent))) else { return false };
             if front[pos + 1..body].contains(&0x1A) {
                 return false;
             }
@@ -876,9 +865,12 @@ impl ElementReader {
     }
 }
 
-/// The EBML header ID, searched for inside bodies that no known size bounds.
+/// The bytes of the EBML header ID (`ids::EBML`).
+const EBML_ID: [u8; 4] = ids::EBML.0.to_be_bytes();
+
+/// A searcher for [`EBML_ID`], used inside bodies that no known size bounds.
 static EBML_MAGIC: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(&[0x1A, 0x45, 0xDF, 0xA3]));
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(&EBML_ID));
 
 /// First bytes of the IDs resync looks for (EBML header, Segment, level-1 elements).
 const SYNC_FIRST_BYTES: [u8; 10] = [0x1A, 0x18, 0x11, 0x15, 0x16, 0x1F, 0x1C, 0x19, 0x10, 0x12];

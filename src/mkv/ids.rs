@@ -583,17 +583,16 @@ pub const LEVEL1: [ElementId; 8] = [SEEK_HEAD, INFO, TRACKS, CLUSTER, CUES, ATTA
 
 /// `true` if `child` may stand directly inside `parent` (`None` = the top level).
 pub fn is_child_of(child: ElementId, parent: Option<ElementId>) -> bool {
-    schema(child).is_some_and(|s| s.is_child_of(child, parent))
+    schema(child).is_some_and(|s| s.is_child_of(parent))
 }
 
 impl Schema {
-    /// [`is_child_of`] with the child's schema row already looked up.
-    pub(crate) fn is_child_of(&self, child: ElementId, parent: Option<ElementId>) -> bool {
-        let s = self;
-        match (s.parent, parent) {
+    /// [`is_child_of`] for this row's element, already looked up.
+    pub(crate) fn is_child_of(&self, parent: Option<ElementId>) -> bool {
+        match (self.parent, parent) {
             (Parent::Global, _) => true,
             (Parent::Root, None) => true,
-            (Parent::Id(p), Some(q)) => p == q || (s.recursive && child == q),
+            (Parent::Id(p), Some(q)) => p == q || (self.recursive && self.id == q),
             _ => false,
         }
     }
