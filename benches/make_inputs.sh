@@ -17,7 +17,7 @@ cd data
 FF="ffmpeg -hide_banner -loglevel error -nostdin -y"
 BX="-fflags +bitexact -flags:v +bitexact -flags:a +bitexact -map_metadata -1"
 
-make() { # make NAME COMMAND...: runs the command unless NAME exists, writing to NAME.tmp.mkv
+produce() { # produce NAME COMMAND...: runs the command unless NAME exists, writing to NAME.tmp.mkv
   local name=$1
   shift
   if [ ! -s "$name" ]; then
@@ -27,15 +27,15 @@ make() { # make NAME COMMAND...: runs the command unless NAME exists, writing to
   ls -l "$name"
 }
 
-make small.mkv $FF -f lavfi -i testsrc2=size=160x120:rate=30 -t 600 -c:v libx264 -preset ultrafast \
+produce small.mkv $FF -f lavfi -i testsrc2=size=160x120:rate=30 -t 600 -c:v libx264 -preset ultrafast \
   -crf 40 -g 60 -pix_fmt yuv420p $BX small.mkv.tmp.mkv
-make large.mkv $FF -f lavfi -i testsrc2=size=1920x1080:rate=20 -t 60 -c:v libx264 -preset ultrafast \
+produce large.mkv $FF -f lavfi -i testsrc2=size=1920x1080:rate=20 -t 60 -c:v libx264 -preset ultrafast \
   -b:v 20M -minrate 20M -maxrate 20M -bufsize 20M -x264-params nal-hrd=cbr -g 40 -pix_fmt yuv420p \
   $BX large.mkv.tmp.mkv
-make opus.mkv $FF -f lavfi -i "sine=frequency=440:sample_rate=48000" -t 1800 -c:a libopus -b:a 24k \
+produce opus.mkv $FF -f lavfi -i "sine=frequency=440:sample_rate=48000" -t 1800 -c:a libopus -b:a 24k \
   -frame_duration 20 $BX opus.mkv.tmp.mkv
-make opus_laced.mkv mkvmerge -q -o opus_laced.mkv.tmp.mkv opus.mkv
-make gop2s.mkv $FF -f lavfi -i testsrc2=size=640x360:rate=25 -t 20 -c:v libx264 -preset veryfast \
+produce opus_laced.mkv mkvmerge -q -o opus_laced.mkv.tmp.mkv opus.mkv
+produce gop2s.mkv $FF -f lavfi -i testsrc2=size=640x360:rate=25 -t 20 -c:v libx264 -preset veryfast \
   -crf 28 -g 50 -keyint_min 50 -sc_threshold 0 -bf 0 -pix_fmt yuv420p $BX gop2s.mkv.tmp.mkv
 
 getmedia() {
@@ -64,4 +64,4 @@ with open(sys.argv[2], "wb") as out:
 PY
   rm -rf "$t"
 }
-make getmedia.mkv getmedia
+produce getmedia.mkv getmedia

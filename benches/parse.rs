@@ -22,13 +22,17 @@
 //! different number (it stops at the first document of a GetMedia stream, say) is reported
 //! on stderr and its line in the table says so.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use kinesis_video_parser::{Demuxer, Event, ReadDemuxer, Status};
+
+#[path = "../examples/common/chunked.rs"]
+mod chunked;
+use chunked::Chunked;
 
 /// The inputs made by `benches/make_inputs.sh`.
 const INPUTS: [&str; 5] = ["small", "large", "opus", "opus_laced", "getmedia"];
@@ -38,18 +42,6 @@ type Work = (u64, u64);
 
 /// One bench entry: its name and one whole parse of the input.
 type Entry<'a> = (&'static str, Box<dyn Fn() -> Work + 'a>);
-
-/// A reader over memory that returns at most 64 KiB per call.
-struct Chunked<'a>(&'a [u8]);
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(64 * 1024).min(self.0.len());
-        buf[..n].copy_from_slice(&self.0[..n]);
-        self.0 = &self.0[n..];
-        Ok(n)
-    }
-}
 
 fn ours_memory(data: &Bytes) -> Work {
     let mut d = Demuxer::new();

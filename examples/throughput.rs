@@ -6,31 +6,18 @@
 //! `--stream` feeds the same bytes through a `std::io::Read` that returns at most 64 KiB per
 //! call. Only the parse is timed.
 
+#[path = "common/chunked.rs"]
+mod chunked;
 #[path = "common/json.rs"]
 #[allow(dead_code)]
 mod json;
 
-use std::io::Read;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use bytes::Bytes;
+use chunked::Chunked;
 use kinesis_video_parser::{Demuxer, Event, ReadDemuxer, Status};
-
-/// A reader over memory that returns at most 64 KiB per call.
-struct Chunked<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(64 * 1024).min(self.data.len() - self.pos);
-        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
 
 /// Returns (frames, fragments, payload bytes touched).
 fn parse_memory(data: &Bytes) -> (u64, u64, u64) {
@@ -55,7 +42,7 @@ fn parse_memory(data: &Bytes) -> (u64, u64, u64) {
 
 fn parse_stream(data: &[u8]) -> (u64, u64, u64) {
     let (mut frames, mut fragments, mut touched) = (0, 0, 0);
-    for ev in ReadDemuxer::new(Chunked { data, pos: 0 }).flatten() {
+    for ev in ReadDemuxer::new(Chunked(data)).flatten() {
         match ev {
             Event::Frame(f) => {
                 frames += 1;
