@@ -42,13 +42,13 @@ fn parse_memory(data: &Bytes) -> (u64, u64, u64) {
 
 fn parse_stream(data: &[u8]) -> (u64, u64, u64) {
     let (mut frames, mut fragments, mut touched) = (0, 0, 0);
-    for ev in ReadDemuxer::new(Chunked(data)).flatten() {
+    for ev in ReadDemuxer::new(Chunked(data)) {
         match ev {
-            Event::Frame(f) => {
+            Ok(Event::Frame(f)) => {
                 frames += 1;
                 touched += f.data.len() as u64;
             }
-            Event::FragmentEnd(_) => fragments += 1,
+            Ok(Event::FragmentEnd(_)) => fragments += 1,
             _ => {}
         }
     }

@@ -155,7 +155,7 @@ struct GroupState {
     block: Option<(ElementHeader, Bytes)>,
     duration: Option<u64>,
     references: u32,
-    discard_padding: Option<i64>,
+    discard_padding: Option<std::num::NonZeroI64>,
 }
 
 /// The I/O-free core: push bytes, poll events, finish.
@@ -595,7 +595,7 @@ impl Demuxer {
             }
             ids::DISCARD_PADDING => {
                 if let Some(g) = &mut self.group {
-                    g.discard_padding = value::int(&data).ok();
+                    g.discard_padding = value::int(&data).ok().and_then(std::num::NonZeroI64::new);
                 }
             }
             ids::TIMESTAMP => {
@@ -722,7 +722,9 @@ impl Demuxer {
             bytes::Buf::advance(&mut body, off);
             (body, first.prefix)
         } else {
-            (lace.body.slice(off..off + len), f.prefix.clone())
+            // An empty prefix is made, not cloned: no call through the Bytes vtable.
+            let prefix = if f.prefix.is_empty() { Bytes::new() } else { f.prefix.clone() };
+            (lace.body.slice(off..off + len), prefix)
         };
         Frame {
             track,

@@ -238,7 +238,7 @@ pub fn block(out: &mut Vec<u8>, frames: &[Frame], rel: i16, track: Option<&Track
     if !f.keyframe {
         writer::int(&mut g, ids::REFERENCE_BLOCK, -1);
     }
-    if let Some(p) = f.discard_padding_ns {
+    if let Some(p) = f.discard_padding_ns.map(|p| p.get()) {
         writer::int(&mut g, ids::DISCARD_PADDING, p);
     }
     writer::element(out, ids::BLOCK_GROUP, Size::Minimal, &g);

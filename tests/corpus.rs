@@ -79,7 +79,8 @@ fn libwebm_valid_files_parse_cleanly_with_their_counts() {
     assert_eq!(f[0].meta.tracks[0].codec_id, "V_SOMETHING_NOT_IN_WEBM");
     let f = frags("tracks.webm");
     assert_eq!(f[0].meta.tracks.len(), 2);
-    let padding: Vec<_> = frags("discard_padding.webm")[0].frames.iter().filter_map(|x| x.discard_padding_ns).collect();
+    let padding: Vec<_> =
+        frags("discard_padding.webm")[0].frames.iter().filter_map(|x| x.discard_padding_ns.map(|p| p.get())).collect();
     assert!(!padding.is_empty() && padding.iter().any(|&p| p != 0));
     let bbb = frags("bbb_480p_vp9_opus_1second.webm");
     let opus = bbb[0].meta.tracks.iter().find(|t| t.codec_id == "A_OPUS").unwrap();

@@ -748,7 +748,7 @@ fn generated_lacing_and_opus_details() {
     let f = frames(&opus);
     assert_eq!(f.len(), 151);
     assert_eq!(f[0].pts_ns, -(t.codec_delay_ns as i64));
-    let padded: Vec<_> = f.iter().filter_map(|x| x.discard_padding_ns).collect();
+    let padded: Vec<_> = f.iter().filter_map(|x| x.discard_padding_ns.map(|p| p.get())).collect();
     assert_eq!(padded, [13_500_000]);
     let headers: Vec<_> = opus
         .iter()

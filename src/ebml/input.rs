@@ -115,6 +115,24 @@ impl Input {
         self.chunks.front().map_or(&[], |c| &c[..])
     }
 
+    /// Makes the first `n` queued bytes one piece (copying them once if they span pieces),
+    /// so that [`front`](Self::front) holds them. Does nothing when fewer are queued.
+    pub fn make_contiguous(&mut self, n: usize) {
+        if n > self.len || self.chunks.front().is_some_and(|c| c.len() >= n) {
+            return;
+        }
+        let mut out = BytesMut::with_capacity(n);
+        while out.len() < n {
+            let mut c = self.chunks.pop_front().expect("n within len");
+            let k = (n - out.len()).min(c.len());
+            out.extend_from_slice(&c.split_to(k));
+            if !c.is_empty() {
+                self.chunks.push_front(c);
+            }
+        }
+        self.chunks.push_front(out.freeze());
+    }
+
     /// Removes and returns the first `n` bytes (`n <= len`).
     pub fn take(&mut self, n: usize) -> Bytes {
         debug_assert!(n <= self.len);
@@ -237,6 +255,21 @@ mod tests {
         assert_eq!(seen, [2, 6]);
         assert_eq!(q.find_byte(0x1a, 3, 8, |_| true), Some(6));
         assert_eq!(q.find_byte(0x1a, 0, 6, |_| true), Some(2));
+    }
+
+    #[test]
+    fn make_contiguous_joins_pieces_without_moving() {
+        let mut i = Input::default();
+        for c in [&b"ab"[..], b"cde", b"fg"] {
+            i.push(Bytes::copy_from_slice(c));
+        }
+        i.make_contiguous(4);
+        assert_eq!(i.front(), b"abcd");
+        assert_eq!((i.len(), i.pos()), (7, 0));
+        assert_eq!(&i.take(7)[..], b"abcdefg");
+        i.push(Bytes::from_static(b"xy"));
+        i.make_contiguous(3);
+        assert_eq!(i.front(), b"xy", "more than is queued: unchanged");
     }
 
     #[test]

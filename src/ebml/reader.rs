@@ -101,6 +101,10 @@ enum State {
     Done,
 }
 
+/// The largest skippable subtree (Cues, SeekHead) the reader waits for and joins into one
+/// piece to check it whole; a larger one is parsed element by element.
+const SKIP_WAIT_MAX: u64 = 16 << 20;
+
 /// The open Cluster as the SimpleBlock fast path sees it (see
 /// [`ElementReader::hot_cluster`]).
 #[derive(Debug, Clone, Copy)]
@@ -396,14 +400,26 @@ impl ElementReader {
         if hot.unbounded && !self.body_is_clear(front, header_len, size as usize) {
             return None;
         }
-        // Touch the next element's first byte now: when the input is not in cache, its load
-        // then overlaps the work on this block instead of stalling the next one (there is no
-        // safe prefetch instruction; reading the byte is the portable equivalent).
-        if let Some(&next) = front.get(header_len + size as usize) {
-            std::hint::black_box(next);
-        }
+        Self::prefetch(front, header_len + size as usize);
         let h = ElementHeader { id: ids::SIMPLE_BLOCK, offset: pos, header_len: header_len as u8, size: Some(size) };
         Some((h, &front[header_len..header_len + size as usize]))
+    }
+
+    /// Asks the CPU to load the cache line holding byte `next` of the queue front (the
+    /// next element's header) while this block is worked on.
+    ///
+    /// Frames are sliced, not read, so the parse loads little more than the block headers,
+    /// and the next header's place is known only once this one is read: when the input is
+    /// not in cache, every header would wait for memory in turn. A prefetch does not wait;
+    /// a plain load would (it cannot retire before its data arrives).
+    #[inline]
+    fn prefetch(front: &[u8], next: usize) {
+        #[cfg(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse"))]
+        if let Some(b) = front.get(next) {
+            safe_arch::prefetch_t0(b);
+        }
+        #[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse")))]
+        let _ = (front, next);
     }
 
     /// Consumes the SimpleBlock that [`peek_simple_block`](Self::peek_simple_block) just
@@ -680,6 +696,16 @@ impl ElementReader {
                 return Ok(None);
             }
             if let Some(size) = h.size.filter(|_| self.skip_subtrees.contains(&h.id)) {
+                // A subtree up to SKIP_WAIT_MAX is checked whole: wait for it (a stream
+                // delivers it in pieces) and join its pieces, then skip it if clean.
+                let whole = u64::from(h.len).saturating_add(size);
+                if whole <= SKIP_WAIT_MAX.min(self.limits.max_buffered) {
+                    let queued = self.input.len() as u64;
+                    if queued < whole && !self.eof {
+                        return Ok(Some(Status::NeedMore((whole - queued) as usize)));
+                    }
+                    self.input.make_contiguous(whole as usize);
+                }
                 if self.subtree_is_clean(h.id, usize::from(h.len), size) {
                     self.consume(u64::from(h.len) + size);
                     return Ok(Some(Status::Ready(ElementEvent::Skipped(hdr))));
@@ -874,3 +900,75 @@ static EBML_MAGIC: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 
 /// First bytes of the IDs resync looks for (EBML header, Segment, level-1 elements).
 const SYNC_FIRST_BYTES: [u8; 10] = [0x1A, 0x18, 0x11, 0x15, 0x16, 0x1F, 0x1C, 0x19, 0x10, 0x12];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ebml::writer::{self, Size};
+
+    /// A Segment of unknown size holding one Cues of `points` CuePoints, then a Void.
+    fn segment_with_cues(points: u64) -> Vec<u8> {
+        let mut cues = Vec::new();
+        for t in 0..points {
+            let mut pos = Vec::new();
+            writer::uint(&mut pos, ids::CUE_TRACK, 1);
+            writer::uint(&mut pos, ids::CUE_CLUSTER_POSITION, 1000 + t);
+            let mut point = Vec::new();
+            writer::uint(&mut point, ids::CUE_TIME, t);
+            writer::element(&mut point, ids::CUE_TRACK_POSITIONS, Size::Minimal, &pos);
+            writer::element(&mut cues, ids::CUE_POINT, Size::Minimal, &point);
+        }
+        let mut body = Vec::new();
+        writer::element(&mut body, ids::CUES, Size::Minimal, &cues);
+        writer::element(&mut body, ids::VOID, Size::Minimal, &[0; 2]);
+        let mut out = Vec::new();
+        writer::element(&mut out, ids::SEGMENT, Size::Unknown(8), &body);
+        out
+    }
+
+    /// Feeds `data` in pieces of `piece` bytes (then finishes) and returns the IDs of the
+    /// elements seen as Skipped, Started or Data, with their kind.
+    fn seen(data: &[u8], piece: usize) -> Vec<(char, ElementId)> {
+        let mut r = ElementReader::new(Limits::default()).with_skipped_subtrees(&[ids::CUES]);
+        let mut chunks = data.chunks(piece);
+        let mut out = Vec::new();
+        for _ in 0..100_000 {
+            match r.poll() {
+                Ok(Status::Ready(ElementEvent::Skipped(h))) => out.push(('s', h.id)),
+                Ok(Status::Ready(ElementEvent::Start(h))) => out.push(('m', h.id)),
+                Ok(Status::Ready(ElementEvent::Data(h, _))) => out.push(('d', h.id)),
+                Ok(Status::Ready(_)) | Err(_) => {}
+                Ok(Status::NeedMore(_)) => match chunks.next() {
+                    Some(c) => r.push(Bytes::copy_from_slice(c)),
+                    None => r.finish(),
+                },
+                Ok(Status::Done) => return out,
+            }
+        }
+        panic!("the reader never finished");
+    }
+
+    /// A clean Cues that reaches the reader in many pieces is still skipped whole: the
+    /// reader waits for it and joins the pieces; the events equal those of one piece.
+    #[test]
+    fn clean_subtree_in_pieces_is_skipped_whole() {
+        let data = segment_with_cues(50);
+        let whole = seen(&data, data.len());
+        assert_eq!(whole, [('m', ids::SEGMENT), ('s', ids::CUES), ('s', ids::VOID)]);
+        for piece in [1, 3, 7, 64, 500] {
+            assert_eq!(seen(&data, piece), whole, "pieces of {piece}");
+        }
+    }
+
+    /// When the input ends inside the subtree the reader does not wait forever: what
+    /// arrived is read element by element (and the cut reported).
+    #[test]
+    fn subtree_cut_by_the_end_of_input_is_read_as_far_as_it_goes() {
+        let data = segment_with_cues(50);
+        let cut = &data[..data.len() / 2];
+        let got = seen(cut, 16);
+        assert_eq!(got[..2], [('m', ids::SEGMENT), ('m', ids::CUES)]);
+        assert!(got.iter().filter(|(_, id)| *id == ids::CUE_POINT).count() >= 20, "{got:?}");
+        assert!(!got.contains(&('s', ids::CUES)));
+    }
+}

@@ -526,32 +526,38 @@ const fn row_of(id: ElementId) -> usize {
 
 /// Looks up an element in the schema.
 ///
-/// The elements of every block (SimpleBlock, BlockGroup, Block, Cluster children) are matched
-/// directly; the rest is a binary search over a sorted copy of the table built at compile time.
+/// One-byte IDs (the elements of every block, Cues points, most leaves) index a table; a
+/// Cluster is matched directly; the rest is a binary search over the sorted IDs. All tables
+/// are built from [`SCHEMA`] at compile time.
 #[inline]
 pub fn schema(id: ElementId) -> Option<&'static Schema> {
-    const HOT: [(ElementId, usize); 6] = [
-        (SIMPLE_BLOCK, row_of(SIMPLE_BLOCK)),
-        (BLOCK_GROUP, row_of(BLOCK_GROUP)),
-        (BLOCK, row_of(BLOCK)),
-        (CLUSTER, row_of(CLUSTER)),
-        (TIMESTAMP, row_of(TIMESTAMP)),
-        (REFERENCE_BLOCK, row_of(REFERENCE_BLOCK)),
-    ];
-    match id {
-        SIMPLE_BLOCK => return Some(&SCHEMA[HOT[0].1]),
-        BLOCK_GROUP => return Some(&SCHEMA[HOT[1].1]),
-        BLOCK => return Some(&SCHEMA[HOT[2].1]),
-        CLUSTER => return Some(&SCHEMA[HOT[3].1]),
-        TIMESTAMP => return Some(&SCHEMA[HOT[4].1]),
-        REFERENCE_BLOCK => return Some(&SCHEMA[HOT[5].1]),
-        _ => {}
+    const CLUSTER_ROW: usize = row_of(CLUSTER);
+    if let Some(&row) = id.0.checked_sub(0x80).and_then(|i| ONE_BYTE.get(i as usize)) {
+        return SCHEMA.get(usize::from(row));
+    }
+    if id == CLUSTER {
+        return Some(&SCHEMA[CLUSTER_ROW]);
     }
     schema_search(id)
 }
 
+/// Row in [`SCHEMA`] of each one-byte ID `0x80 + i` (`u8::MAX`: not an element).
+static ONE_BYTE: [u8; 128] = {
+    assert!(N < u8::MAX as usize);
+    let mut rows = [u8::MAX; 128];
+    let mut i = 0;
+    while i < N {
+        let id = SCHEMA[i].id.0;
+        if id >= 0x80 && id <= 0xFF {
+            rows[(id - 0x80) as usize] = i as u8;
+        }
+        i += 1;
+    }
+    rows
+};
+
 fn schema_search(id: ElementId) -> Option<&'static Schema> {
-    SORTED.binary_search_by_key(&id.0, |&i| SCHEMA[i as usize].id.0).ok().map(|k| &SCHEMA[SORTED[k] as usize])
+    SORTED_IDS.binary_search(&id.0).ok().map(|k| &SCHEMA[SORTED[k] as usize])
 }
 
 const N: usize = SCHEMA.len();
@@ -576,6 +582,17 @@ static SORTED: [u16; N] = {
         i += 1;
     }
     idx
+};
+
+/// The IDs of [`SORTED`], in that order: the binary search reads one small array.
+static SORTED_IDS: [u32; N] = {
+    let mut ids = [0u32; N];
+    let mut i = 0;
+    while i < N {
+        ids[i] = SCHEMA[SORTED[i] as usize].id.0;
+        i += 1;
+    }
+    ids
 };
 
 /// The level-1 elements: the only IDs (besides Void and CRC-32) valid directly inside a Segment.
