@@ -101,15 +101,23 @@ impl BlockTrack {
 }
 
 /// A laced block being handed out a frame per poll: its body and where that starts, its
-/// first frame (all but the per-frame fields), the time step per frame, and the next
-/// frame's index.
-#[derive(Debug)]
+/// first frame (all but the per-frame fields), the time step per frame, the next frame's
+/// index and the number of frames (`next == count`: none left; the body is then empty).
+#[derive(Debug, Default)]
 struct Lace {
     body: Bytes,
     body_offset: u64,
     first: Frame,
     step: Option<u64>,
     next: usize,
+    count: usize,
+}
+
+impl Lace {
+    #[inline(always)]
+    fn is_open(&self) -> bool {
+        self.next < self.count
+    }
 }
 
 /// What [`Demuxer::block_timing`] works out for a block's frame.
@@ -191,7 +199,7 @@ pub struct Demuxer {
     limits: Limits,
     out: VecDeque<Event>,
     /// The laced block whose frames are being handed out (after `out`, before any input).
-    lace: Option<Lace>,
+    lace: Lace,
     /// Where each frame of that block lies in its body: (offset, length).
     lace_spans: Vec<(usize, usize)>,
     /// The open Cluster while the reader is quiet in it (cleared by every element event).
@@ -237,7 +245,7 @@ impl Demuxer {
                 .with_skipped_subtrees(&[ids::CUES, ids::SEEK_HEAD]),
             limits: options.limits,
             out: VecDeque::new(),
-            lace: None,
+            lace: Lace::default(),
             lace_spans: Vec::new(),
             hot: None,
             done: false,
@@ -298,12 +306,25 @@ impl Demuxer {
     /// ended inside an element. Polling may continue after it: the cut fragment is then
     /// closed (incomplete) and `Done` follows. Damage is not an error: it is an
     /// [`Event::Damage`], and parsing resumes after it.
+    #[inline]
     pub fn poll(&mut self) -> Result<Status<Event>, Error> {
+        // The frames of a lace after its first take this small path, which inlines into
+        // the caller: nothing to read, one frame to build where it is consumed.
+        if self.lace.is_open() && self.out.is_empty() {
+            return Ok(Status::Ready(Event::Frame(self.next_laced())));
+        }
+        self.poll_input()
+    }
+
+    /// [`poll`](Self::poll) past the lace: queued events, the SimpleBlock fast path, the
+    /// general path.
+    #[inline(never)]
+    fn poll_input(&mut self) -> Result<Status<Event>, Error> {
         loop {
             if let Some(ev) = self.out.pop_front() {
                 return Ok(Status::Ready(ev));
             }
-            if self.lace.is_some() {
+            if self.lace.is_open() {
                 return Ok(Status::Ready(Event::Frame(self.next_laced())));
             }
             if self.done {
@@ -698,49 +719,43 @@ impl Demuxer {
         let n = spans.len();
         let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
         self.count_frames(n as u64, first.keyframe);
-        self.lace = Some(Lace { body: data, body_offset: h.data_offset(), first, step, next: 0 });
+        self.lace = Lace { body: data, body_offset: h.data_offset(), first, step, next: 0, count: n };
     }
 
     /// The next frame of the lace being handed out (there is one). The last one takes the
     /// block body itself, the others a slice of it; the frame is built in place.
     #[inline(always)]
     fn next_laced(&mut self) -> Frame {
-        let n = self.lace_spans.len();
-        let lace = self.lace.as_mut().expect("a lace is open");
-        let i = lace.next;
+        let lace = &mut self.lace;
+        let (i, n) = (lace.next, lace.count);
         lace.next += 1;
         let (off, len) = self.lace_spans[i];
-        let f = &lace.first;
-        let pts_ns = lace.step.map_or(f.pts_ns, |s| f.pts_ns.saturating_add((s as i64).saturating_mul(i as i64)));
-        let duration_ns = if n > 1 { lace.step } else { f.duration_ns };
-        let offset = lace.body_offset + off as u64;
-        let (track, keyframe, invisible, discardable) = (f.track, f.keyframe, f.invisible, f.discardable);
-        let (discard_padding_ns, fragment, encoded) = (f.discard_padding_ns, f.fragment, f.encoded);
-        let (data, prefix) = if i + 1 == n {
-            let Lace { mut body, first, .. } = self.lace.take().expect("a lace is open");
+        let data = if i + 1 == n {
+            // The last frame takes the body itself: nothing of the block stays held.
+            let mut body = std::mem::take(&mut lace.body);
             body.truncate(off + len);
             bytes::Buf::advance(&mut body, off);
-            (body, first.prefix)
+            body
         } else {
-            // An empty prefix is made, not cloned: no call through the Bytes vtable.
-            let prefix = if f.prefix.is_empty() { Bytes::new() } else { f.prefix.clone() };
-            (lace.body.slice(off..off + len), prefix)
+            lace.body.slice(off..off + len)
         };
+        let f = &lace.first;
         Frame {
-            track,
-            pts_ns,
-            duration_ns,
-            keyframe,
-            invisible,
-            discardable,
-            discard_padding_ns,
+            track: f.track,
+            pts_ns: lace.step.map_or(f.pts_ns, |s| f.pts_ns.saturating_add((s as i64).saturating_mul(i as i64))),
+            duration_ns: if n > 1 { lace.step } else { f.duration_ns },
+            keyframe: f.keyframe,
+            invisible: f.invisible,
+            discardable: f.discardable,
+            discard_padding_ns: f.discard_padding_ns,
             data,
-            prefix,
-            offset,
-            fragment,
+            // An empty prefix is made, not cloned: no call through the Bytes vtable.
+            prefix: if f.prefix.is_empty() { Bytes::new() } else { f.prefix.clone() },
+            offset: lace.body_offset + off as u64,
+            fragment: f.fragment,
             lace_index: i as u16,
             lace_count: n as u16,
-            encoded,
+            encoded: f.encoded,
         }
     }
 

@@ -15,7 +15,7 @@ use crate::mkv::{SegmentInfo, SimpleTag, Tag, Track};
 /// came from alive. When the track uses header stripping, the stripped bytes are in `prefix`
 /// (also zero-copy, shared with the track's CodecPrivate-like settings) and the codec frame
 /// is `prefix` followed by `data`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Frame {
     /// TrackNumber of the block.
     pub track: u64,
