@@ -68,7 +68,8 @@ pub enum Event {
 
 #[derive(Debug)]
 struct FragState {
-    meta: FragmentMeta,
+    /// Boxed from the start: closing hands the box to the event, without a copy.
+    meta: Box<FragmentMeta>,
     segment_seen: bool,
     tags: usize,
     /// Damage was reported after this fragment's Cluster started.
@@ -83,7 +84,7 @@ struct BlockTrack {
     timestamp_scale: f64,
     codec_delay_ns: u64,
     default_duration_ns: Option<u64>,
-    prefix: Bytes,
+    prefix: Option<Bytes>,
     encoded: bool,
 }
 
@@ -94,7 +95,7 @@ impl BlockTrack {
             timestamp_scale: t.track_timestamp_scale,
             codec_delay_ns: t.codec_delay_ns,
             default_duration_ns: t.default_duration_ns,
-            prefix: t.stripped_header().cloned().unwrap_or_default(),
+            prefix: t.stripped_header().filter(|p| !p.is_empty()).cloned(),
             encoded: t.has_unsupported_encoding(),
         }
     }
@@ -128,7 +129,7 @@ struct BlockTiming {
     /// The BlockGroup's BlockDuration.
     block_duration_ns: Option<u64>,
     fragment: u64,
-    prefix: Bytes,
+    prefix: Option<Bytes>,
     encoded: bool,
 }
 
@@ -296,7 +297,7 @@ impl Demuxer {
 
     /// Metadata of the fragment being read (KVS tags seen so far), if one is open.
     pub fn current_fragment(&self) -> Option<&FragmentMeta> {
-        self.frag.as_ref().map(|f| &f.meta)
+        self.frag.as_ref().map(|f| &*f.meta)
     }
 
     /// The next event; `NeedMore` when the input runs short; `Done` at the end.
@@ -393,7 +394,7 @@ impl Demuxer {
         let index = self.next_index;
         self.next_index += 1;
         self.frag = Some(FragState {
-            meta: FragmentMeta {
+            meta: Box::new(FragmentMeta {
                 index,
                 offset,
                 starts_document: false,
@@ -409,7 +410,7 @@ impl Demuxer {
                 complete: false,
                 damaged: false,
                 truncated: false,
-            },
+            }),
             segment_seen: false,
             tags: 0,
             damage_after_cluster: false,
@@ -428,10 +429,14 @@ impl Demuxer {
         if let Some(f) = self.frag.take() {
             let mut meta = f.meta;
             meta.end_offset = end;
-            meta.tracks = self.tracks.clone();
-            meta.info = self.info.clone();
+            if !Arc::ptr_eq(&meta.tracks, &self.tracks) {
+                meta.tracks = self.tracks.clone();
+            }
+            if !Arc::ptr_eq(&meta.info, &self.info) {
+                meta.info = self.info.clone();
+            }
             meta.complete = !meta.damaged && !meta.truncated;
-            self.out.push_back(Event::FragmentEnd(Box::new(meta)));
+            self.out.push_back(Event::FragmentEnd(meta));
         }
     }
 
@@ -690,10 +695,7 @@ impl Demuxer {
             default_duration_ns: default_duration,
             block_duration_ns,
             fragment,
-            prefix: match track {
-                Some(t) if !t.prefix.is_empty() => t.prefix.clone(),
-                _ => Bytes::new(),
-            },
+            prefix: track.and_then(|t| t.prefix.clone()),
             encoded: track.is_some_and(|t| t.encoded),
         })
     }
@@ -749,8 +751,7 @@ impl Demuxer {
             discardable: f.discardable,
             discard_padding_ns: f.discard_padding_ns,
             data,
-            // An empty prefix is made, not cloned: no call through the Bytes vtable.
-            prefix: if f.prefix.is_empty() { Bytes::new() } else { f.prefix.clone() },
+            prefix: f.prefix.clone(),
             offset: lace.body_offset + off as u64,
             fragment: f.fragment,
             lace_index: i as u16,

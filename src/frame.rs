@@ -37,8 +37,10 @@ pub struct Frame {
     pub discard_padding_ns: Option<NonZeroI64>,
     /// The payload (zero-copy).
     pub data: Bytes,
-    /// Bytes removed by header stripping, to be put in front of `data` (usually empty).
-    pub prefix: Bytes,
+    /// Bytes removed by header stripping, to be put in front of `data`: `None` unless the
+    /// track strips headers (and never an empty `Some`). An `Option`, so that a frame
+    /// without one costs nothing to make or drop.
+    pub prefix: Option<Bytes>,
     /// Byte offset of `data` in the input.
     pub offset: u64,
     /// Index of the fragment the frame belongs to.
@@ -55,7 +57,7 @@ pub struct Frame {
 impl Frame {
     /// Size of the codec frame: prefix plus data.
     pub fn len(&self) -> usize {
-        self.prefix.len() + self.data.len()
+        self.prefix.as_ref().map_or(0, Bytes::len) + self.data.len()
     }
 
     /// `true` for a zero-length frame.
@@ -65,11 +67,11 @@ impl Frame {
 
     /// The codec frame as one buffer: `data` itself (no copy) unless there is a prefix.
     pub fn payload(&self) -> Bytes {
-        if self.prefix.is_empty() {
+        let Some(prefix) = &self.prefix else {
             return self.data.clone();
-        }
+        };
         let mut v = Vec::with_capacity(self.len());
-        v.extend_from_slice(&self.prefix);
+        v.extend_from_slice(prefix);
         v.extend_from_slice(&self.data);
         Bytes::from(v)
     }

@@ -78,7 +78,7 @@ fn header_stripping_is_applied_as_a_prefix() {
     let f = frames(&evs);
     assert_eq!(f.len(), 3);
     for x in &f {
-        assert_eq!(&x.prefix[..], &[0, 0, 0, 1]);
+        assert_eq!(x.prefix.as_deref(), Some(&[0, 0, 0, 1][..]));
         assert!(!x.encoded);
     }
     assert_eq!(&f[0].payload()[..], &[0, 0, 0, 1, 0x65, 0x88]);
@@ -91,7 +91,7 @@ fn header_stripping_is_applied_as_a_prefix() {
     );
     let data = doc(&[tracks(&[track(1, 1, "V_X", &zlib)]), cluster(0, &[simple_block(1, 0, 0x80, b"zz")])]);
     let f = frames(&events(&data));
-    assert!(f[0].encoded && f[0].prefix.is_empty());
+    assert!(f[0].encoded && f[0].prefix.is_none());
 }
 
 #[test]
