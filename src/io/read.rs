@@ -131,7 +131,9 @@ impl<R: Read> ReadDemuxer<R> {
         Fragments { inner: self, asm: FragmentAssembler::new() }
     }
 
-    /// Reads once (at end of input, finishes the core).
+    /// Reads once (at end of input, finishes the core). Out of line: `next` stays small
+    /// enough to inline into the caller's loop, where a frame is built where it is used.
+    #[inline(never)]
     fn fill(&mut self) -> Result<(), Error> {
         // Declared sizes are not trusted for allocation: the read size adapts to what
         // actually arrives, from the configured size up to 16 times it.
@@ -161,6 +163,7 @@ impl<R: Read> ReadDemuxer<R> {
 impl<R: Read> Iterator for ReadDemuxer<R> {
     type Item = Result<Event, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
             return None;
@@ -188,6 +191,7 @@ pub struct Frames<R>(ReadDemuxer<R>);
 impl<R: Read> Iterator for Frames<R> {
     type Item = Result<Frame, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             match self.0.next()? {
