@@ -699,7 +699,8 @@ impl ElementReader {
                 self.damage(ErrorKind::LimitExceeded(Limit::Depth), pos, Some(h.id));
                 return Ok(None);
             }
-            if let Some(size) = h.size.filter(|_| self.skip_subtrees.contains(&h.id)) {
+            let skippable = self.skip_subtrees.contains(&h.id) && self.may_skip_subtrees();
+            if let Some(size) = h.size.filter(|_| skippable) {
                 // A subtree up to SKIP_WAIT_MAX is checked whole: wait for it (a stream
                 // delivers it in pieces) and join its pieces, then skip it if clean.
                 let whole = u64::from(h.len).saturating_add(size);
@@ -745,6 +746,12 @@ impl ElementReader {
         Ok(None)
     }
 
+    /// Subtrees may be skipped whole only while no CRC is running or checked: nothing
+    /// skipped would be hashed or verified.
+    fn may_skip_subtrees(&self) -> bool {
+        !self.verify_crc && self.crcs.is_empty()
+    }
+
     /// Whether the body of master `id` (`size` bytes from `at` in the first piece, the
     /// master about to be opened) holds only elements that [`poll`](Self::poll) would read
     /// without a finding of its own: plain headers (no `0x1A` that could start a new
@@ -752,7 +759,7 @@ impl ElementReader {
     /// depth limit, leaves within the size limits, CRC-32s of 4 bytes. No CRC may be
     /// running or checked, since nothing skipped here would be hashed or verified.
     fn subtree_is_clean(&self, id: ElementId, at: usize, size: u64) -> bool {
-        if self.verify_crc || !self.crcs.is_empty() {
+        if !self.may_skip_subtrees() {
             return false;
         }
         let front = self.input.front();
@@ -962,6 +969,23 @@ mod tests {
         for piece in [1, 3, 7, 64, 500] {
             assert_eq!(seen(&data, piece), whole, "pieces of {piece}");
         }
+    }
+
+    /// With CRC verification on nothing is skipped, so nothing is waited for either: the
+    /// Cues is opened as soon as its header has arrived.
+    #[test]
+    fn subtree_is_not_waited_for_when_it_cannot_be_skipped() {
+        let data = segment_with_cues(50);
+        let mut r =
+            ElementReader::new(Limits::default()).with_skipped_subtrees(&[ids::CUES]).with_crc_verification(true);
+        r.push(Bytes::copy_from_slice(&data[..data.len() / 2]));
+        let mut started = Vec::new();
+        while let Ok(Status::Ready(ev)) = r.poll() {
+            if let ElementEvent::Start(h) = ev {
+                started.push(h.id);
+            }
+        }
+        assert_eq!(started[..2], [ids::SEGMENT, ids::CUES]);
     }
 
     /// When the input ends inside the subtree the reader does not wait forever: what
