@@ -138,7 +138,7 @@ fn run(args: &Args) -> io::Result<ExitCode> {
             writeln!(stdout, "{line}")?;
         }
         index += 1;
-        if progress && index % 10 == 0 {
+        if progress && index.is_multiple_of(10) {
             let fps = index as f64 / start.elapsed().as_secs_f64().max(1e-9);
             eprint!("\r{index} frames, {} fragments, {fps:.1} fps   ", frames.fragments_seen());
         }

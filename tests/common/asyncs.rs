@@ -29,7 +29,7 @@ impl AsyncRead for Pieces {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        self.pending = self.k % 2 == 0;
+        self.pending = self.k.is_multiple_of(2);
         let size = self.sizes[self.k % self.sizes.len()].max(1);
         self.k += 1;
         let n = size.min(buf.remaining()).min(self.data.len() - self.pos);
