@@ -6,7 +6,9 @@
 //! (`-- small` for one input). Inputs come from `benches/data/` (`KVS_BENCH_DATA` overrides).
 //!
 //! What each entry does per iteration, the file already in memory:
-//! - `ours/memory`: [`Demuxer`] over one `Bytes` (frames are zero-copy slices of it);
+//! - `ours/memory`: [`Demuxer::poll`] over one `Bytes` (frames are zero-copy slices of it);
+//! - `ours/borrowed`: [`Demuxer::poll_ref`] over the same `Bytes` (each payload lent in
+//!   place until the next poll: no reference count per frame);
 //! - `ours/stream`: [`ReadDemuxer`] over a `std::io::Read` giving at most 64 KiB per call;
 //! - `ours/async` (feature `tokio`): `AsyncDemuxer` over a tokio `AsyncRead` giving at most
 //!   64 KiB per call, on a current-thread runtime;
@@ -50,6 +52,23 @@ fn ours_memory(data: &Bytes) -> Work {
     let mut work = (0, 0);
     loop {
         match d.poll() {
+            Ok(Status::Ready(Event::Frame(f))) => {
+                work.0 += 1;
+                work.1 += f.data.len() as u64;
+            }
+            Ok(Status::Ready(_)) | Err(_) => {}
+            Ok(_) => return work,
+        }
+    }
+}
+
+fn ours_borrowed(data: &Bytes) -> Work {
+    let mut d = Demuxer::new();
+    d.push(data.clone());
+    d.finish();
+    let mut work = (0, 0);
+    loop {
+        match d.poll_ref() {
             Ok(Status::Ready(Event::Frame(f))) => {
                 work.0 += 1;
                 work.1 += f.data.len() as u64;
@@ -195,8 +214,11 @@ fn parse(c: &mut Criterion) {
         group.sample_size(if data.len() > 50 << 20 { 10 } else { 20 });
         group.measurement_time(Duration::from_secs(3));
         group.warm_up_time(Duration::from_secs(1));
-        let mut entries: Vec<Entry> =
-            vec![("ours/memory", Box::new(|| ours_memory(&data))), ("ours/stream", Box::new(|| ours_stream(&data)))];
+        let mut entries: Vec<Entry> = vec![
+            ("ours/memory", Box::new(|| ours_memory(&data))),
+            ("ours/borrowed", Box::new(|| ours_borrowed(&data))),
+            ("ours/stream", Box::new(|| ours_stream(&data))),
+        ];
         #[cfg(feature = "tokio")]
         entries.push(("ours/async", Box::new(|| ours_async(&rt, &data))));
         entries.extend::<[Entry; 4]>([

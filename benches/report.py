@@ -10,7 +10,7 @@ import os
 import sys
 
 INPUTS = ["small", "large", "opus", "opus_laced", "getmedia"]
-OURS = ["ours/memory", "ours/stream", "ours/async"]
+OURS = ["ours/memory", "ours/borrowed", "ours/stream", "ours/async"]
 PEERS = ["matroska-demuxer", "webm-iterable", "symphonia-format-mkv", "mkvparser"]
 
 
@@ -29,12 +29,13 @@ def load(root, name, who):
 
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "target")
-    print("| input | parser | median | frames/s | MB/s | ours vs it | frames delivered |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    print("| input | parser | median | frames/s | MB/s | memory vs it | borrowed vs it | frames delivered |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for name in INPUTS:
         ours = load(root, name, "ours/memory")
         if ours is None:
             continue
+        lent = load(root, name, "ours/borrowed")
         for who in OURS + PEERS:
             r = load(root, name, who)
             if r is None:
@@ -43,6 +44,7 @@ def main():
             fps = r["frames"] / r["s"]
             mbs = r["bytes"] / 1e6 / r["s"]
             complete = r["frames"] == r["our_frames"] or who == "mkvparser"
+            lent_ratio = ""
             if who == "ours/memory":
                 ratio = "1"
             elif who.startswith("ours"):
@@ -52,6 +54,8 @@ def main():
                 # Same input, same work: the time ratio (for mkvparser, which does less on
                 # laced input, the ratio of wall times on the same bytes).
                 ratio = f"{r['s'] / ours['s']:.2f}x"
+                if lent is not None:
+                    lent_ratio = f"{r['s'] / lent['s']:.2f}x"
             else:
                 ratio = "n/a"
             if r["frames"] == r["our_frames"]:
@@ -61,7 +65,7 @@ def main():
             else:
                 delivered = f"{r['frames']:,} of {r['our_frames']:,}"
             t = r["s"] * 1e3
-            print(f"| {name} | {who} | {t:.2f} ms | {fps / 1e6:.2f} M | {mbs:,.0f} | {ratio} | {delivered} |")
+            print(f"| {name} | {who} | {t:.2f} ms | {fps / 1e6:.2f} M | {mbs:,.0f} | {ratio} | {lent_ratio} | {delivered} |")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-//! `throughput [--stream] [--runs N] <FILE>`: parse speed of the frame-at-a-time API.
+//! `throughput [--stream | --borrowed] [--runs N] <FILE>`: parse speed of the
+//! frame-at-a-time API.
 //!
 //! Reads the file into memory, then parses it N times (default 10), touching every frame's
 //! payload length, and prints one JSON line:
 //! `{"file":str,"bytes":u64,"frames":u64,"fragments":u64,"runs":u64,"median_s":f64,"mb_per_s":f64,"frames_per_s":f64}`.
 //! `--stream` feeds the same bytes through a `std::io::Read` that returns at most 64 KiB per
-//! call. Only the parse is timed.
+//! call. `--borrowed` parses the in-memory file through [`Demuxer::poll_ref`], which lends
+//! each payload in place instead of handing out a `Bytes`. Only the parse is timed.
 
 #[path = "common/chunked.rs"]
 mod chunked;
@@ -19,23 +21,34 @@ use bytes::Bytes;
 use chunked::Chunked;
 use kinesis_video_parser::{Demuxer, Event, ReadDemuxer, Status};
 
-/// Returns (frames, fragments, payload bytes touched).
-fn parse_memory(data: &Bytes) -> (u64, u64, u64) {
+/// Returns (frames, fragments, payload bytes touched), through `poll`, or through the
+/// lending `poll_ref` when `lend`.
+fn parse_memory(data: &Bytes, lend: bool) -> (u64, u64, u64) {
     let mut d = Demuxer::new();
     d.push(data.clone());
     d.finish();
     let (mut frames, mut fragments, mut touched) = (0, 0, 0);
-    loop {
-        match d.poll() {
-            Ok(Status::Ready(Event::Frame(f))) => {
-                frames += 1;
-                touched += f.data.len() as u64;
+    // One loop per API, so that the choice is not made again per frame.
+    macro_rules! drain {
+        ($poll:ident) => {
+            loop {
+                match d.$poll() {
+                    Ok(Status::Ready(Event::Frame(f))) => {
+                        frames += 1;
+                        touched += f.data.len() as u64;
+                    }
+                    Ok(Status::Ready(Event::FragmentEnd(_))) => fragments += 1,
+                    Ok(Status::Ready(_)) => {}
+                    Ok(_) => break,
+                    Err(_) => {}
+                }
             }
-            Ok(Status::Ready(Event::FragmentEnd(_))) => fragments += 1,
-            Ok(Status::Ready(_)) => {}
-            Ok(_) => break,
-            Err(_) => {}
-        }
+        };
+    }
+    if lend {
+        drain!(poll_ref);
+    } else {
+        drain!(poll);
     }
     (frames, fragments, touched)
 }
@@ -57,12 +70,14 @@ fn parse_stream(data: &[u8]) -> (u64, u64, u64) {
 
 fn main() -> ExitCode {
     let mut stream = false;
+    let mut borrowed = false;
     let mut runs = 10u64;
     let mut file = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--stream" => stream = true,
+            "--borrowed" => borrowed = true,
             "--runs" => match args.next().and_then(|v| v.parse().ok()).filter(|&n| n > 0) {
                 Some(n) => runs = n,
                 None => return usage("--runs needs a positive number"),
@@ -72,6 +87,9 @@ fn main() -> ExitCode {
         }
     }
     let Some(file) = file else { return usage("no file given") };
+    if stream && borrowed {
+        return usage("--stream and --borrowed exclude each other");
+    }
     let data = match std::fs::read(&file) {
         Ok(d) => Bytes::from(d),
         Err(e) => {
@@ -83,7 +101,7 @@ fn main() -> ExitCode {
     let mut result = (0, 0, 0);
     for _ in 0..runs {
         let t = Instant::now();
-        result = if stream { parse_stream(&data) } else { parse_memory(&data) };
+        result = if stream { parse_stream(&data) } else { parse_memory(&data, borrowed) };
         times.push(t.elapsed().as_secs_f64());
         std::hint::black_box(result);
     }
@@ -109,6 +127,6 @@ fn main() -> ExitCode {
 }
 
 fn usage(msg: &str) -> ExitCode {
-    eprintln!("throughput: {msg}\nusage: throughput [--stream] [--runs N] <FILE>");
+    eprintln!("throughput: {msg}\nusage: throughput [--stream | --borrowed] [--runs N] <FILE>");
     ExitCode::from(2)
 }

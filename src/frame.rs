@@ -15,8 +15,11 @@ use crate::mkv::{SegmentInfo, SimpleTag, Tag, Track};
 /// came from alive. When the track uses header stripping, the stripped bytes are in `prefix`
 /// (also zero-copy, shared with the track's CodecPrivate-like settings) and the codec frame
 /// is `prefix` followed by `data`.
+///
+/// `D` is how the payload is held: [`Bytes`] (the default, an owned view) everywhere but
+/// in [`Demuxer::poll_ref`](crate::Demuxer::poll_ref), which lends it as a [`FrameRef`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Frame {
+pub struct Frame<D = Bytes> {
     /// TrackNumber of the block.
     pub track: u64,
     /// Presentation time in ns: (Cluster Timestamp + block offset × TrackTimestampScale) ×
@@ -36,7 +39,7 @@ pub struct Frame {
     /// one is a few register copies rather than a call to `memcpy`).
     pub discard_padding_ns: Option<NonZeroI64>,
     /// The payload (zero-copy).
-    pub data: Bytes,
+    pub data: D,
     /// Bytes removed by header stripping, to be put in front of `data`: `None` unless the
     /// track strips headers (and never an empty `Some`). An `Option`, so that a frame
     /// without one costs nothing to make or drop.
@@ -54,17 +57,54 @@ pub struct Frame {
     pub encoded: bool,
 }
 
-impl Frame {
+/// A frame whose payload is lent by the demuxer until its next poll (see
+/// [`Demuxer::poll_ref`](crate::Demuxer::poll_ref)); [`to_owned_frame`](Self::to_owned_frame)
+/// keeps one.
+pub type FrameRef<'a> = Frame<&'a [u8]>;
+
+impl<D: AsRef<[u8]>> Frame<D> {
     /// Size of the codec frame: prefix plus data.
     pub fn len(&self) -> usize {
-        self.prefix.as_ref().map_or(0, Bytes::len) + self.data.len()
+        self.prefix.as_ref().map_or(0, Bytes::len) + self.data.as_ref().len()
     }
 
     /// `true` for a zero-length frame.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
+impl<D> Frame<D> {
+    /// The same frame with its payload changed by `f` (the other fields are kept).
+    #[inline(always)]
+    pub fn map_data<E>(self, f: impl FnOnce(D) -> E) -> Frame<E> {
+        Frame {
+            track: self.track,
+            pts_ns: self.pts_ns,
+            duration_ns: self.duration_ns,
+            keyframe: self.keyframe,
+            invisible: self.invisible,
+            discardable: self.discardable,
+            discard_padding_ns: self.discard_padding_ns,
+            data: f(self.data),
+            prefix: self.prefix,
+            offset: self.offset,
+            fragment: self.fragment,
+            lace_index: self.lace_index,
+            lace_count: self.lace_count,
+            encoded: self.encoded,
+        }
+    }
+}
+
+impl FrameRef<'_> {
+    /// An owned frame, its payload copied (the only way to keep a lent one).
+    pub fn to_owned_frame(&self) -> Frame {
+        self.clone().map_data(Bytes::copy_from_slice)
+    }
+}
+
+impl Frame {
     /// The codec frame as one buffer: `data` itself (no copy) unless there is a prefix.
     pub fn payload(&self) -> Bytes {
         let Some(prefix) = &self.prefix else {
@@ -168,4 +208,4 @@ pub struct Fragment {
 
 // Moving a frame (it is returned by value through every adapter) stays inline, not a call
 // to `memcpy`, while it fits in 128 bytes.
-const _: () = assert!(std::mem::size_of::<Frame>() <= 128);
+const _: () = assert!(std::mem::size_of::<Frame>() <= 128 && std::mem::size_of::<FrameRef>() <= 128);

@@ -65,11 +65,11 @@ pub mod merge;
 pub mod mkv;
 pub mod mux;
 
-pub use demux::{Demuxer, Event, FragmentAssembler, Options};
+pub use demux::{Demuxer, Event, EventRef, FragmentAssembler, Options};
 pub use ebml::reader::Damage;
 pub use ebml::{ElementEvent, ElementHeader, ElementId, ElementReader};
 pub use error::{Error, ErrorKind, Limit, Result};
-pub use frame::{Fragment, FragmentMeta, FragmentTag, Frame, TagPosition};
+pub use frame::{Fragment, FragmentMeta, FragmentTag, Frame, FrameRef, TagPosition};
 pub use io::read::{Fragments, Frames, ReadDemuxer};
 #[cfg(feature = "tokio")]
 pub use io::tokio::{AsyncDemuxer, AsyncFragments, AsyncFrames, KvsCodec};
@@ -88,6 +88,17 @@ pub enum Status<T> {
     NeedMore(usize),
     /// The input is finished and everything has been delivered.
     Done,
+}
+
+impl<T> Status<T> {
+    /// The same status, a ready item changed by `f`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Status<U> {
+        match self {
+            Status::Ready(t) => Status::Ready(f(t)),
+            Status::NeedMore(n) => Status::NeedMore(n),
+            Status::Done => Status::Done,
+        }
+    }
 }
 
 /// The README's examples, compiled as doc tests so that it stays true.

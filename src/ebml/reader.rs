@@ -376,7 +376,7 @@ impl ElementReader {
     /// [`take_simple_block`](Self::take_simple_block) then consumes exactly as `poll` would
     /// have returned it as [`ElementEvent::Data`]. Otherwise `None` sends the caller to
     /// `poll`, which handles every case (and reports what is wrong).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn peek_simple_block(&self, hot: &HotCluster) -> Option<(ElementHeader, &[u8])> {
         let front = self.input.front();
         if front.first() != Some(&(ids::SIMPLE_BLOCK.0 as u8)) {
@@ -428,11 +428,28 @@ impl ElementReader {
 
     /// Consumes the SimpleBlock that [`peek_simple_block`](Self::peek_simple_block) just
     /// returned as `h`, and returns its body from byte `from` on (a zero-copy slice).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take_simple_block(&mut self, h: &ElementHeader, from: usize) -> Bytes {
         let header_len = usize::from(h.header_len);
         let size = h.size.expect("a peeked SimpleBlock has a size") as usize;
         self.input.take_after(header_len + from, size - from)
+    }
+
+    /// The body of the SimpleBlock that [`peek_simple_block`](Self::peek_simple_block) just
+    /// returned as `h`, from byte `from` on, in place; the caller consumes the block later
+    /// with [`skip_lent`](Self::skip_lent).
+    #[inline(always)]
+    pub(crate) fn peeked_simple_block(&self, h: &ElementHeader, from: usize) -> &[u8] {
+        let header_len = usize::from(h.header_len);
+        let size = h.size.expect("a peeked SimpleBlock has a size") as usize;
+        &self.input.front()[header_len + from..header_len + size]
+    }
+
+    /// Consumes the `n` bytes of a block lent in place by
+    /// [`peeked_simple_block`](Self::peeked_simple_block).
+    #[inline(always)]
+    pub(crate) fn skip_lent(&mut self, n: usize) {
+        self.input.skip(n as u64);
     }
 
     /// An element body in an unbounded context ran into a new EBML header `skip` bytes

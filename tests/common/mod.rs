@@ -45,7 +45,12 @@ pub fn events_chunked(data: &[u8], sizes: &[usize]) -> Vec<Result<Event, Error>>
 }
 
 pub fn events_chunked_with(data: &[u8], sizes: &[usize], opts: Options) -> Vec<Result<Event, Error>> {
-    let out = events_core(data, sizes, opts.clone());
+    let out = events_core(data, sizes, opts.clone(), Api::Owned);
+    // The lending API must give the same events, used alone or mixed with `poll`.
+    for api in [Api::Lent, Api::Mixed] {
+        let lent = events_core(data, sizes, opts.clone(), api);
+        assert!(lent == out, "{api:?} differs from poll (pieces {:?})", &sizes[..sizes.len().min(4)]);
+    }
     // The async adapters run the same core: with the `tokio` feature, every test that parses
     // through here checks them too, with the same pieces.
     #[cfg(feature = "tokio")]
@@ -60,16 +65,44 @@ pub fn events_chunked_with(data: &[u8], sizes: &[usize], opts: Options) -> Vec<R
 #[cfg(feature = "tokio")]
 pub mod asyncs;
 
-fn events_core(data: &[u8], sizes: &[usize], opts: Options) -> Vec<Result<Event, Error>> {
+/// Which poll of the core [`events_core`] uses.
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    /// `poll`.
+    Owned,
+    /// `poll_ref`, each lent frame copied out.
+    Lent,
+    /// Both in turn (two `poll_ref`s, one `poll`).
+    Mixed,
+}
+
+fn events_core(data: &[u8], sizes: &[usize], opts: Options, api: Api) -> Vec<Result<Event, Error>> {
     let mut d = Demuxer::with_options(opts);
     let mut out = Vec::new();
     let mut pos = 0;
     let mut k = 0;
     // Bound on iterations so that a stuck parser fails instead of hanging.
     let mut budget = 50 * data.len() + 10_000;
-    loop {
+    for call in 0usize.. {
         budget = budget.checked_sub(1).expect("parser made no progress");
-        match d.poll() {
+        let lend = match api {
+            Api::Owned => false,
+            Api::Lent => true,
+            Api::Mixed => call % 3 != 2,
+        };
+        let polled = if lend {
+            let before = (d.position(), d.buffered());
+            let polled = d.poll_ref().map(|s| s.map(|ev| ev.to_owned_event()));
+            // What a lent frame occupies already counts as consumed.
+            if let Ok(Status::Ready(Event::Frame(f))) = &polled {
+                assert!(d.position() >= f.offset + f.data.len() as u64 && d.position() >= before.0);
+                assert_eq!(before.0 + before.1 as u64, d.position() + d.buffered() as u64);
+            }
+            polled
+        } else {
+            d.poll()
+        };
+        match polled {
             Ok(Status::Ready(ev)) => out.push(Ok(ev)),
             Ok(Status::Done) => break,
             Ok(Status::NeedMore(_)) => {
