@@ -1,8 +1,9 @@
 //! The sync adapter: a [`Demuxer`] fed from a `std::io::Read`, as an `Iterator`.
 
+use std::collections::VecDeque;
 use std::io::{ErrorKind as IoKind, Read};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::demux::{Demuxer, Event, FragmentAssembler, Options};
 use crate::error::Error;
@@ -15,7 +16,7 @@ pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
 /// Reads a stream through a [`Demuxer`], yielding its events.
 ///
 /// Each read (64 KiB by default, growing up to 16 times that while reads come back full)
-/// goes into one of two buffers used in turn and is pushed whole: frames are slices of it.
+/// goes into a reused buffer of its own and is pushed whole: frames are slices of it.
 /// A short read is copied to its exact size instead, so that a trickling stream never pins
 /// large buffers.
 /// Truncation is yielded as an `Err` item; iteration may continue after it to receive the
@@ -41,53 +42,67 @@ pub struct ReadDemuxer<R> {
 /// A read buffer as a piece for the core: whole (zero-copy) when it is mostly full, copied
 /// to its exact size when a short read would otherwise pin a large allocation.
 #[cfg(feature = "tokio")]
-pub(crate) fn right_sized(buf: BytesMut) -> bytes::Bytes {
+pub(crate) fn right_sized(buf: BytesMut) -> Bytes {
     if buf.len() * 4 < buf.capacity() {
-        bytes::Bytes::copy_from_slice(&buf)
+        Bytes::copy_from_slice(&buf)
     } else {
         buf.freeze()
     }
 }
 
-/// Two read buffers used in turn, so that a steady stream reads into memory it used before
-/// (still in cache, already mapped and zeroed) instead of a fresh buffer per read.
+/// Read buffers reused whole, so that a steady stream reads into memory it used before
+/// (still in cache, already mapped and initialized) instead of a fresh buffer per read.
 ///
-/// A buffer is zeroed once when it is (re)gained; each read fills a window at its front,
-/// which is split off as a zero-copy piece. When the current buffer has too little left,
-/// the other one is taken back whole if every piece cut from it is gone (frames dropped,
-/// bytes parsed), else a new allocation replaces it; so at most two allocations are held
-/// besides the pieces still in use.
+/// Each read goes into a buffer of its own, which stays initialized from one use to the
+/// next: a buffer is zeroed once, when it is allocated, never again when it is reused
+/// (safe code cannot read into memory it has not initialized, and `BytesMut` forgets that
+/// its spare capacity was). A read of `n` bytes is handed out as a zero-copy slice of its
+/// buffer; the buffer is reused once every such slice is gone (frames dropped, bytes
+/// parsed). A few buffers are kept; when none is free a new one is allocated and the oldest
+/// is let go (it is freed when its last slice goes), so a consumer that keeps frames never
+/// makes the adapter hold more than `KEPT` buffers besides them.
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuffers {
-    /// The unused, initialized rest of the current buffer.
+    /// Buffers (frozen, initialized over their whole length), oldest first.
+    kept: VecDeque<Bytes>,
+    /// The buffer being read into, between `window` and `piece`.
     cur: BytesMut,
-    other: BytesMut,
 }
+
+/// How many read buffers are kept for reuse.
+const KEPT: usize = 3;
 
 impl ReadBuffers {
     /// A window of `want` bytes to read into.
     pub fn window(&mut self, want: usize) -> &mut [u8] {
         if self.cur.len() < want {
-            std::mem::swap(&mut self.cur, &mut self.other);
-            self.cur.clear();
-            if !self.cur.try_reclaim(want) {
-                self.cur = BytesMut::with_capacity(2 * want);
-            }
-            let all = self.cur.capacity();
-            self.cur.resize(all, 0);
+            self.cur = self.free(want).unwrap_or_else(|| BytesMut::zeroed(want));
         }
         &mut self.cur[..want]
     }
 
+    /// A kept buffer of at least `want` bytes that nothing else refers to any more, taken
+    /// out of the list (writable again, its bytes as they were).
+    fn free(&mut self, want: usize) -> Option<BytesMut> {
+        let i = self.kept.iter().position(|b| b.len() >= want && b.is_unique())?;
+        let buf = self.kept.remove(i)?;
+        buf.try_into_mut().ok()
+    }
+
     /// The first `n` bytes of the window just read into, as a piece for the core. A read
-    /// much shorter than `want` is copied to its size (the window is reused), so that a
-    /// trickling stream never pins a buffer.
-    pub fn piece(&mut self, n: usize, want: usize) -> bytes::Bytes {
+    /// much shorter than `want` is copied to its size (the buffer is reused as it is), so
+    /// that a trickling stream never pins a buffer.
+    pub fn piece(&mut self, n: usize, want: usize) -> Bytes {
         if n * 4 < want {
-            bytes::Bytes::copy_from_slice(&self.cur[..n])
-        } else {
-            self.cur.split_to(n).freeze()
+            return Bytes::copy_from_slice(&self.cur[..n]);
         }
+        let buf = std::mem::take(&mut self.cur).freeze();
+        let piece = buf.slice(..n);
+        if self.kept.len() == KEPT {
+            self.kept.pop_front();
+        }
+        self.kept.push_back(buf);
+        piece
     }
 }
 
@@ -223,6 +238,51 @@ impl<R: Read> Iterator for Fragments<R> {
                 }
                 Err(e) => return Some(Err(e)),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `fill` into a window of `want` bytes, `n` of them kept.
+    fn read(bufs: &mut ReadBuffers, want: usize, n: usize, fill: u8) -> Bytes {
+        bufs.window(want)[..n].fill(fill);
+        bufs.piece(n, want)
+    }
+
+    #[test]
+    fn buffers_are_reused_once_their_pieces_are_gone() {
+        let mut bufs = ReadBuffers::default();
+        let a = read(&mut bufs, 1000, 1000, 1);
+        let first = a.as_ptr();
+        drop(a);
+        let b = read(&mut bufs, 1000, 900, 2);
+        assert_eq!(b.as_ptr(), first, "a free buffer is read into again");
+        // While `b` is held, its buffer is not written: the next read goes elsewhere.
+        let c = read(&mut bufs, 1000, 1000, 3);
+        assert_ne!(c.as_ptr(), b.as_ptr());
+        assert!(b.iter().all(|&x| x == 2) && b.len() == 900);
+        assert!(c.iter().all(|&x| x == 3));
+        // A larger read than any kept buffer gets a new one.
+        let d = read(&mut bufs, 4000, 4000, 4);
+        assert_eq!(d.len(), 4000);
+        assert!(b.iter().all(|&x| x == 2) && c.iter().all(|&x| x == 3));
+    }
+
+    #[test]
+    fn short_reads_are_copied_and_held_buffers_are_let_go() {
+        let mut bufs = ReadBuffers::default();
+        let short = read(&mut bufs, 1000, 10, 7);
+        assert_eq!(&short[..], &[7; 10]);
+        let full = read(&mut bufs, 1000, 1000, 8);
+        assert_ne!(short.as_ptr(), full.as_ptr(), "the short read was copied out of the buffer");
+        // Pieces held forever: the adapter keeps at most KEPT buffers of its own.
+        let held: Vec<Bytes> = (0..10).map(|i| read(&mut bufs, 1000, 1000, i)).collect();
+        assert!(bufs.kept.len() <= KEPT);
+        for (i, p) in held.iter().enumerate() {
+            assert!(p.iter().all(|&x| x == i as u8), "a held piece was overwritten");
         }
     }
 }
