@@ -14,12 +14,20 @@ fn options() -> Options {
     Options::default().with_limits(Limits::default().with_max_element_size(1 << 20).with_max_depth(12))
 }
 
-/// Polls until `Done`, with a budget: a parser that stops making progress fails.
-fn drain(d: &mut Demuxer, input_len: usize, out: &mut Vec<Result<Event, Error>>) {
+/// Polls until `Done`, with a budget: a parser that stops making progress fails. Call `i`
+/// (counted in `calls`) goes through the lending `poll_ref` when bit `i % 8` of `lend` is
+/// set (its frame copied out), else through `poll`.
+fn drain(d: &mut Demuxer, input_len: usize, lend: u8, calls: &mut usize, out: &mut Vec<Result<Event, Error>>) {
     let mut budget = 64 * input_len + 4096;
     loop {
         budget = budget.checked_sub(1).expect("no progress: poll budget exhausted");
-        match d.poll() {
+        *calls += 1;
+        let polled = if lend >> (*calls % 8) & 1 == 1 {
+            d.poll_ref().map(|s| s.map(|ev| ev.to_owned_event()))
+        } else {
+            d.poll()
+        };
+        match polled {
             Ok(Status::Ready(ev)) => out.push(Ok(ev)),
             Ok(Status::NeedMore(_)) => return,
             Ok(Status::Done) => return,
@@ -30,19 +38,25 @@ fn drain(d: &mut Demuxer, input_len: usize, out: &mut Vec<Result<Event, Error>>)
 
 /// All events of `data` pushed in the given piece sizes (cycled), then finished.
 pub fn events_with(data: &[u8], sizes: &[usize], verify_crc: bool) -> Vec<Result<Event, Error>> {
+    events_lent(data, sizes, verify_crc, 0)
+}
+
+/// As [`events_with`], the polls that `lend` picks (see [`drain`]) through `poll_ref`.
+pub fn events_lent(data: &[u8], sizes: &[usize], verify_crc: bool, lend: u8) -> Vec<Result<Event, Error>> {
     let mut d = Demuxer::with_options(options().with_crc_verification(verify_crc));
     let mut out = Vec::new();
     let mut pos = 0;
     let mut k = 0;
+    let mut calls = 0;
     while pos < data.len() {
         let n = sizes[k % sizes.len()].clamp(1, data.len() - pos);
         k += 1;
         d.push(Bytes::copy_from_slice(&data[pos..pos + n]));
         pos += n;
-        drain(&mut d, data.len(), &mut out);
+        drain(&mut d, data.len(), lend, &mut calls, &mut out);
     }
     d.finish();
-    drain(&mut d, data.len(), &mut out);
+    drain(&mut d, data.len(), lend, &mut calls, &mut out);
     assert!(matches!(d.poll(), Ok(Status::Done)), "not done after finish");
     out
 }
@@ -140,6 +154,11 @@ pub fn chunked(data: &[u8]) {
     check(input, &whole);
     let pieces = events_with(input, &sizes, verify);
     assert!(pieces == whole, "events depend on chunking (sizes {sizes:?})");
+    // The lending API, alone and mixed with `poll` (a pattern the input picks).
+    for lend in [0xFF, rest[0]] {
+        let lent = events_lent(input, &sizes, verify, lend);
+        assert!(lent == whole, "poll_ref differs from poll (sizes {sizes:?}, lend {lend:#x})");
+    }
 }
 
 /// Whole fragments and their KVS metadata.
