@@ -155,6 +155,20 @@ fn memory_is_bounded() {
     assert_eq!(frames, 20_000);
     println!("{allocs} allocations for {frames} frames");
     assert!(allocs < 40, "{allocs} allocations for {frames} frames");
+    // The same through the lending `poll_ref`.
+    let mut d = Demuxer::new();
+    d.push(stream.clone());
+    d.finish();
+    let before = ALLOCS.load(Relaxed);
+    let mut lent = 0usize;
+    while let Ok(Status::Ready(ev)) = d.poll_ref() {
+        if let Event::Frame(f) = ev {
+            lent += usize::from(!f.data.is_empty());
+        }
+    }
+    let allocs = ALLOCS.load(Relaxed) - before;
+    assert_eq!(lent, 20_000);
+    assert!(allocs < 40, "poll_ref: {allocs} allocations for {lent} frames");
 
     // Per fragment, metadata (tracks, tags, KVS values) costs a bounded number of
     // allocations, whatever the number of frames.
