@@ -396,7 +396,8 @@ impl Demuxer {
     /// general path.
     #[inline(never)]
     fn poll_input(&mut self) -> Result<Status<Event>, Error> {
-        if self.lent != 0 || !self.held.is_empty() {
+        // What `poll_ref` left lent or held (a lace it finished keeps its body until then).
+        if self.lent != 0 || !self.held.is_empty() || (!self.lace.body.is_empty() && !self.lace.is_open()) {
             self.settle();
         }
         loop {
