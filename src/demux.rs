@@ -95,10 +95,7 @@ impl<D> Event<D> {
 impl EventRef<'_> {
     /// An owned event: a lent frame's payload is copied (see [`FrameRef::to_owned_frame`]).
     pub fn to_owned_event(&self) -> Event {
-        match self {
-            Event::Frame(f) => Event::Frame(f.to_owned_frame()),
-            ev => ev.clone().map_frame(|_| unreachable!("not a frame")),
-        }
+        self.clone().map_frame(|f| f.to_owned_frame())
     }
 }
 
@@ -139,7 +136,8 @@ impl BlockTrack {
 
 /// A laced block being handed out a frame per poll: its body and where that starts, its
 /// first frame (all but the per-frame fields), the time step per frame, the next frame's
-/// index and the number of frames (`next == count`: none left; the body is then empty).
+/// index and the number of frames (`next == count`: none left; the body is then empty, or,
+/// after `poll_ref` lent the last frame, released by the next poll).
 #[derive(Debug, Default)]
 struct Lace {
     body: Bytes,
@@ -414,17 +412,16 @@ impl Demuxer {
             // for its payload.
             match self.hot_block() {
                 Hot::Unlaced(h, bh) => {
+                    let Some(t) = self.hot_timing(&h, bh) else { continue };
                     let payload = self.reader.take_simple_block(&h, bh.len);
-                    let Some(t) = self.block_timing(&h, bh, None) else { continue };
-                    self.count_frames(1, bh.flags & FLAG_KEY != 0);
                     // Built where it is returned: no copy of the frame on the way.
                     return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, payload, None))));
                 }
                 Hot::Taken => continue,
                 Hot::Miss => {}
             }
-            if let Some(status) = self.next_element()? {
-                return Ok(status);
+            if let Some(n) = self.next_element()? {
+                return Ok(Status::NeedMore(n));
             }
         }
     }
@@ -470,7 +467,8 @@ impl Demuxer {
         self.poll_ref_input()
     }
 
-    /// Consumes what the last lent frame occupied, and releases what was held for it.
+    /// Consumes what the last lent frame occupied, and releases what was held for it
+    /// (nothing, unless the last poll was a `poll_ref`).
     fn settle(&mut self) {
         if self.lent != 0 {
             self.reader.skip_lent(self.lent);
@@ -509,30 +507,16 @@ impl Demuxer {
             // next poll.
             match self.hot_block() {
                 Hot::Unlaced(h, bh) => {
-                    let Some(t) = self.block_timing(&h, bh, None) else {
-                        self.reader.take_simple_block(&h, 0);
-                        continue;
-                    };
-                    self.count_frames(1, bh.flags & FLAG_KEY != 0);
-                    self.lent = usize::from(h.header_len) + h.size.expect("a peeked SimpleBlock has a size") as usize;
-                    let data = self.reader.peeked_simple_block(&h, bh.len);
+                    let Some(t) = self.hot_timing(&h, bh) else { continue };
+                    let (data, occupied) = self.reader.peeked_simple_block(&h, bh.len);
+                    self.lent = occupied;
                     return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, data, None))));
                 }
                 Hot::Taken => continue,
                 Hot::Miss => {}
             }
-            if let Some(status) = self.next_element()? {
-                return Ok(match status {
-                    Status::Ready(ev) => match ev.non_frame() {
-                        Ok(ev) => Status::Ready(ev),
-                        Err(f) => {
-                            self.out.push_front(Event::Frame(f));
-                            continue;
-                        }
-                    },
-                    Status::NeedMore(n) => Status::NeedMore(n),
-                    Status::Done => Status::Done,
-                });
+            if let Some(n) = self.next_element()? {
+                return Ok(Status::NeedMore(n));
             }
         }
     }
@@ -559,14 +543,27 @@ impl Demuxer {
         Hot::Taken
     }
 
+    /// The timing of the unlaced SimpleBlock that [`hot_block`](Self::hot_block) found, its
+    /// frame counted; `None` (the block consumed, damage queued) when its time overflows.
+    #[inline(always)]
+    fn hot_timing(&mut self, h: &ElementHeader, bh: BlockHeader) -> Option<BlockTiming> {
+        let Some(t) = self.block_timing(h, bh, None) else {
+            self.reader.take_simple_block(h, 0);
+            return None;
+        };
+        self.count_frames(1, bh.flags & FLAG_KEY != 0);
+        Some(t)
+    }
+
     /// The general path, kept out of line so that the hot path above stays small: one
-    /// element event from the reader, applied. `Some` when `poll` must return it.
+    /// element event from the reader, applied. `Some(n)` when the reader needs more input
+    /// (at least `n` bytes), which `poll` then returns as `NeedMore`.
     #[inline(never)]
-    fn next_element(&mut self) -> Result<Option<Status<Event>>, Error> {
+    fn next_element(&mut self) -> Result<Option<usize>, Error> {
         self.hot = None;
         match self.reader.poll() {
             Ok(Status::Ready(ev)) => self.on_element(ev),
-            Ok(Status::NeedMore(n)) => return Ok(Some(Status::NeedMore(n))),
+            Ok(Status::NeedMore(n)) => return Ok(Some(n)),
             Ok(Status::Done) => {
                 let end = self.reader.position();
                 self.close_fragment(end);

@@ -430,19 +430,26 @@ impl ElementReader {
     /// returned as `h`, and returns its body from byte `from` on (a zero-copy slice).
     #[inline(always)]
     pub(crate) fn take_simple_block(&mut self, h: &ElementHeader, from: usize) -> Bytes {
-        let header_len = usize::from(h.header_len);
-        let size = h.size.expect("a peeked SimpleBlock has a size") as usize;
-        self.input.take_after(header_len + from, size - from)
+        let (start, end) = Self::peeked_body(h, from);
+        self.input.take_after(start, end - start)
     }
 
     /// The body of the SimpleBlock that [`peek_simple_block`](Self::peek_simple_block) just
-    /// returned as `h`, from byte `from` on, in place; the caller consumes the block later
-    /// with [`skip_lent`](Self::skip_lent).
+    /// returned as `h`, from byte `from` on, in place, and the bytes the whole block
+    /// occupies, which the caller consumes later with [`skip_lent`](Self::skip_lent).
     #[inline(always)]
-    pub(crate) fn peeked_simple_block(&self, h: &ElementHeader, from: usize) -> &[u8] {
+    pub(crate) fn peeked_simple_block(&self, h: &ElementHeader, from: usize) -> (&[u8], usize) {
+        let (start, end) = Self::peeked_body(h, from);
+        (&self.input.front()[start..end], end)
+    }
+
+    /// Where the body of a peeked SimpleBlock lies in the queue front, from byte `from` of
+    /// it on: (start, end), the end also that of the block.
+    #[inline(always)]
+    fn peeked_body(h: &ElementHeader, from: usize) -> (usize, usize) {
         let header_len = usize::from(h.header_len);
         let size = h.size.expect("a peeked SimpleBlock has a size") as usize;
-        &self.input.front()[header_len + from..header_len + size]
+        (header_len + from, header_len + size)
     }
 
     /// Consumes the `n` bytes of a block lent in place by
