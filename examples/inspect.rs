@@ -155,7 +155,7 @@ fn handle(item: Result<Event, Error>, as_json: bool, t: &mut Totals, out: &mut i
                 writeln!(out, "{e}")?;
             }
         }
-        Err(e) => return Err(io::Error::other(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the seed corpus of every fuzz target from the project's own testdata/ (the corpus
-# directories are not committed): whole files, their documents one by one, and short cuts.
+# Builds the seed corpus of every fuzz target from the project's own testdata/ and, when it is
+# there, the shared corpus ($KVS_TESTDATA, else ../../shared/testdata; files under 4 MB): whole
+# files, their documents one by one, and short cuts. The corpus directories are not committed.
 set -euo pipefail
 cd "$(dirname "$0")"
 for target in one_shot chunked fragments elements; do
@@ -9,9 +10,13 @@ done
 python3 - <<'PY'
 import os, glob
 seeds = {}
-for path in sorted(glob.glob("../testdata/*.mkv")):
+shared = os.environ.get("KVS_TESTDATA") or "../../shared/testdata"
+paths = sorted(glob.glob("../testdata/*.mkv"))
+for ext in ["mkv", "mka", "webm"]:
+    paths += sorted(p for p in glob.glob(f"{shared}/**/*.{ext}", recursive=True) if os.path.getsize(p) < 4 << 20)
+for path in paths:
     data = open(path, "rb").read()
-    name = os.path.basename(path)
+    name = os.path.relpath(path, "..").replace("/", "_").lstrip("._")
     seeds[name] = data
     # Each EBML document on its own, and the first bytes of each.
     starts = [i for i in range(len(data)) if data.startswith(b"\x1a\x45\xdf\xa3", i)] + [len(data)]

@@ -7,6 +7,10 @@
 //! it is complete by the KVS rule (its trailing `MILLIS_BEHIND_NOW` and `CONTINUATION_TOKEN`
 //! tags arrived); a fragment cut by a drop is discarded and comes again from its start on the
 //! next connection; fragment numbers never go backwards, so nothing is yielded twice.
+//! (The one exception: a fragment too long to collect whole, past
+//! [`Limits::max_fragment_bytes`](crate::Limits::max_fragment_bytes), far above KVS's own
+//! 50 MB bound, is yielded in parts as they close; a drop in the middle of one means its
+//! parts come again from the first.)
 //! In-band error chunks (HTTP 200 with `AWS_KINESISVIDEO_ERROR_*` tags) become
 //! [`ConsumerError::InBand`].
 //!
@@ -351,7 +355,12 @@ impl GetMediaConsumer {
                 self.pending.push_back(Err(err));
                 continue;
             }
-            if !(f.meta.complete && f.meta.is_kvs_complete()) {
+            // A fragment too long to collect whole comes in parts (`Limits::max_fragment_bytes`):
+            // each part is delivered as it closes; the last one, with the trailing tags,
+            // moves the resume point.
+            let in_parts = f.meta.split || f.meta.part > 0;
+            let deliver = if in_parts { !f.meta.truncated } else { f.meta.complete && f.meta.is_kvs_complete() };
+            if !deliver {
                 continue;
             }
             let number = k.fragment_number.clone();
@@ -360,7 +369,9 @@ impl GetMediaConsumer {
                     continue; // already delivered
                 }
             }
-            self.last = Some((number, k.continuation_token.clone()));
+            if !f.meta.split {
+                self.last = Some((number, k.continuation_token.clone()));
+            }
             self.failures = 0;
             self.delivered_this_connection = true;
             self.pending.push_back(Ok(f));

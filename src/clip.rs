@@ -128,7 +128,7 @@ pub fn clip<R: Read, W: Write>(input: R, output: W, opts: ClipOptions) -> io::Re
                 truncated = true;
                 continue;
             }
-            Err(e) => return Err(io::Error::other(e)),
+            Err(e) => return Err(e.into()),
         };
         let f = match ev {
             Event::Header(h) => {

@@ -107,6 +107,9 @@ struct FragState {
     tags: usize,
     /// Damage was reported after this fragment's Cluster started.
     damage_after_cluster: bool,
+    /// What collecting its frames and damage reports holds (see
+    /// [`Limits::max_fragment_bytes`]).
+    held: u64,
 }
 
 /// What a block needs from its track, copied out whenever the tracks change so that the
@@ -276,6 +279,10 @@ pub struct Demuxer {
     held: Bytes,
     /// The open Cluster while the reader is quiet in it (cleared by every element event).
     hot: Option<HotCluster>,
+    /// The input ended inside an element: open elements are being closed.
+    cut: bool,
+    /// That truncation error, held back while what had fully arrived before it is handed out.
+    truncation: Option<Error>,
     done: bool,
     header: Option<HeaderBuilder>,
     info_builder: Option<InfoBuilder>,
@@ -322,6 +329,8 @@ impl Demuxer {
             lent: 0,
             held: Bytes::new(),
             hot: None,
+            cut: false,
+            truncation: None,
             done: false,
             header: None,
             info_builder: None,
@@ -544,7 +553,8 @@ impl Demuxer {
     }
 
     /// The timing of the unlaced SimpleBlock that [`hot_block`](Self::hot_block) found, its
-    /// frame counted; `None` (the block consumed, damage queued) when its time overflows.
+    /// frame counted; `None` when the block was consumed here: its time overflows (damage
+    /// queued), or its fragment was just split (its frame queued behind the closed part).
     #[inline(always)]
     fn hot_timing(&mut self, h: &ElementHeader, bh: BlockHeader) -> Option<BlockTiming> {
         let Some(t) = self.block_timing(h, bh, None) else {
@@ -552,7 +562,19 @@ impl Demuxer {
             return None;
         };
         self.count_frames(1, bh.flags & FLAG_KEY != 0);
+        if !self.out.is_empty() {
+            self.queue_hot(h, bh, t);
+            return None;
+        }
         Some(t)
+    }
+
+    /// Queues the hot block's frame (behind the events that splitting its fragment queued).
+    #[cold]
+    #[inline(never)]
+    fn queue_hot(&mut self, h: &ElementHeader, bh: BlockHeader, t: BlockTiming) {
+        let payload = self.reader.take_simple_block(h, bh.len);
+        self.out.push_back(Event::Frame(t.frame(h, bh, payload, None)));
     }
 
     /// The general path, kept out of line so that the hot path above stays small: one
@@ -561,6 +583,9 @@ impl Demuxer {
     #[inline(never)]
     fn next_element(&mut self) -> Result<Option<usize>, Error> {
         self.hot = None;
+        if let Some(e) = self.truncation.take() {
+            return Err(e);
+        }
         match self.reader.poll() {
             Ok(Status::Ready(ev)) => self.on_element(ev),
             Ok(Status::NeedMore(n)) => return Ok(Some(n)),
@@ -569,13 +594,31 @@ impl Demuxer {
                 self.close_fragment(end);
                 self.done = true;
             }
-            Err(e) => {
-                if let Some(f) = &mut self.frag {
-                    f.meta.truncated = true;
-                }
-                return Err(e);
+            Err(e) => return self.on_truncation(e),
+        }
+        Ok(None)
+    }
+
+    /// The input ended inside an element. What had fully arrived before the cut (the Block
+    /// of an open BlockGroup: its frames, or its damage) is handed out before the error;
+    /// after it, open elements only close, and what they cut is not used.
+    #[cold]
+    fn on_truncation(&mut self, e: Error) -> Result<Option<usize>, Error> {
+        self.cut = true;
+        if let Some(f) = &mut self.frag {
+            f.meta.truncated = true;
+        }
+        // A TrackEntry cut short is not a track (as one cut by damage).
+        self.track_damaged |= self.track_builder.is_some();
+        if let Some(mut g) = self.group.take() {
+            if let Some((bh, data)) = g.block.take() {
+                self.queue_block(&bh, data, Some(&g));
             }
         }
+        if self.out.is_empty() && !self.lace.is_open() {
+            return Err(e);
+        }
+        self.truncation = Some(e);
         Ok(None)
     }
 
@@ -602,12 +645,15 @@ impl Demuxer {
                 frames: 0,
                 keyframes: 0,
                 complete: false,
+                part: 0,
+                split: false,
                 damaged: false,
                 truncated: false,
             }),
             segment_seen: false,
             tags: 0,
             damage_after_cluster: false,
+            held: 0,
         });
         self.out.push_back(Event::FragmentStart { index, offset });
     }
@@ -629,12 +675,50 @@ impl Demuxer {
             if !Arc::ptr_eq(&meta.info, &self.info) {
                 meta.info = self.info.clone();
             }
-            meta.complete = !meta.damaged && !meta.truncated;
+            meta.complete = !meta.damaged && !meta.truncated && !meta.split && meta.part == 0;
             self.out.push_back(Event::FragmentEnd(meta));
         }
     }
 
+    /// Counts `bytes` towards what collecting the open fragment holds. When they would take
+    /// it past [`Limits::max_fragment_bytes`] and it holds something, it is first closed as
+    /// a part, and the next part opened at `offset` with what is known of the fragment.
+    #[inline(always)]
+    fn hold(&mut self, bytes: u64, offset: u64) {
+        if let Some(f) = &mut self.frag {
+            let held = f.held.saturating_add(bytes);
+            if held <= self.limits.max_fragment_bytes || f.held == 0 {
+                f.held = held;
+            } else {
+                self.split_fragment(offset, bytes);
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn split_fragment(&mut self, offset: u64, bytes: u64) {
+        let Some(f) = &mut self.frag else { return };
+        f.meta.split = true;
+        let (kvs, tags, cluster_offset, cluster_timestamp) =
+            (f.meta.kvs.clone(), f.meta.tags.clone(), f.meta.cluster_offset, f.meta.cluster_timestamp);
+        let (part, damage_after_cluster, tag_count) = (f.meta.part.saturating_add(1), f.damage_after_cluster, f.tags);
+        self.close_fragment(offset);
+        self.open_fragment(offset);
+        let f = self.frag.as_mut().expect("opened above");
+        f.meta.kvs = kvs;
+        f.meta.tags = tags;
+        f.tags = tag_count;
+        f.meta.part = part;
+        f.meta.cluster_offset = cluster_offset;
+        f.meta.cluster_timestamp = cluster_timestamp;
+        f.segment_seen = true;
+        f.damage_after_cluster = damage_after_cluster;
+        f.held = bytes;
+    }
+
     fn damage(&mut self, d: Damage) {
+        self.hold(Limits::DAMAGE_COST, d.offset);
         self.track_damaged |= self.track_builder.is_some();
         if let Some(f) = &mut self.frag {
             if self.cluster_open || f.meta.cluster_offset.is_none() {
@@ -763,20 +847,27 @@ impl Demuxer {
                 }
             }
             ids::SIMPLE_TAG => {
-                let keep = match &mut self.frag {
-                    Some(f) => {
-                        f.tags += 1;
-                        f.tags <= self.limits.max_tags_per_fragment
-                    }
-                    None => true,
-                };
-                if !keep && self.frag.as_ref().is_some_and(|f| f.tags == self.limits.max_tags_per_fragment + 1) {
+                // A SimpleTag cut by the end of input is not a tag (nor counted).
+                let keep = !self.cut
+                    && match &mut self.frag {
+                        Some(f) => {
+                            f.tags += 1;
+                            f.tags <= self.limits.max_tags_per_fragment
+                        }
+                        None => true,
+                    };
+                if !keep
+                    && !self.cut
+                    && self.frag.as_ref().is_some_and(|f| f.tags == self.limits.max_tags_per_fragment + 1)
+                {
                     self.damage(whole_element(&h, ErrorKind::LimitExceeded(Limit::TagsPerFragment)));
                 }
                 self.tag_builder.end_simple_tag(keep);
             }
             ids::TAG => {
-                if let Some(tag) = self.tag_builder.end_tag() {
+                // After a cut, a Tag belongs to the open fragment or to none (never a new one).
+                let open = !self.cut || self.frag.is_some();
+                if let Some(tag) = self.tag_builder.end_tag().filter(|_| open) {
                     let tags_offset = self.tags_offset;
                     let f = self.ensure_fragment(tags_offset);
                     for s in &tag.simple_tags {
@@ -799,8 +890,13 @@ impl Demuxer {
         match h.id {
             ids::SIMPLE_BLOCK => self.queue_block(&h, data, None),
             ids::BLOCK => {
-                if let Some(g) = &mut self.group {
-                    g.block = Some((h, data));
+                if self.group.is_some() {
+                    // Checked as it arrives, so that its damage is reported in input order;
+                    // its frames wait for the BlockGroup's end, whose later children they need.
+                    match self.block_error(&data) {
+                        Some(kind) => self.damage(whole_element(&h, kind)),
+                        None => self.group.as_mut().expect("checked above").block = Some((h, data)),
+                    }
                 }
             }
             ids::BLOCK_DURATION => {
@@ -870,11 +966,33 @@ impl Demuxer {
         None
     }
 
+    /// Why [`block_frames`](Self::block_frames) would report a block as damage, if it would:
+    /// its header, its time, its lacing.
+    fn block_error(&mut self, data: &[u8]) -> Option<ErrorKind> {
+        let bh = match vint::block_header(data) {
+            Ok(bh) => bh,
+            Err(kind) => return Some(kind),
+        };
+        let track = self.block_tracks.iter().find(|t| t.number == bh.track);
+        let (tts, delay) = track.map_or((1.0, 0), |t| (t.timestamp_scale, t.codec_delay_ns));
+        if block_pts_ns(self.cluster_timestamp, bh.timestamp, self.info.timestamp_scale, tts, delay).is_none() {
+            return Some(ErrorKind::InvalidValue);
+        }
+        if bh.flags & block::LACING == 0 {
+            return None;
+        }
+        block::lace_spans(data, bh, &mut self.lace_spans).err()
+    }
+
     /// What a block's frame takes from the fragment, its track and its BlockGroup. `None`,
     /// after reporting damage, when its time overflows.
     #[inline(always)]
     fn block_timing(&mut self, h: &ElementHeader, bh: BlockHeader, group: Option<&GroupState>) -> Option<BlockTiming> {
-        let fragment = self.ensure_fragment(h.offset).meta.index;
+        self.ensure_fragment(h.offset);
+        // Its payload and one frame (a lace adds the rest of its frames when it starts).
+        let body = h.size.unwrap_or(0).saturating_sub(bh.len as u64);
+        self.hold(body + Limits::FRAME_COST, h.offset);
+        let fragment = self.frag.as_ref().expect("ensured above").meta.index;
         let track = self.block_tracks.iter().find(|t| t.number == bh.track);
         let (tts, delay, default_duration) =
             track.map_or((1.0, 0, None), |t| (t.timestamp_scale, t.codec_delay_ns, t.default_duration_ns));
@@ -915,6 +1033,9 @@ impl Demuxer {
         let n = spans.len();
         let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
         self.count_frames(n as u64, first.keyframe);
+        if let Some(f) = &mut self.frag {
+            f.held = f.held.saturating_add((n as u64 - 1) * Limits::FRAME_COST);
+        }
         self.lace = Lace { body: data, body_offset: h.data_offset(), first, step, next: 0, count: n };
     }
 

@@ -6,6 +6,7 @@
 //! carrying one of these errors, and parsing resumes at the next point that validates.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::ebml::ElementId;
 
@@ -57,8 +58,6 @@ pub enum Limit {
     Tracks,
     /// [`Limits::max_tags_per_fragment`](crate::Limits::max_tags_per_fragment).
     TagsPerFragment,
-    /// [`Limits::max_buffered`](crate::Limits::max_buffered).
-    Buffered,
 }
 
 impl ErrorKind {
@@ -77,7 +76,6 @@ impl ErrorKind {
             ErrorKind::LimitExceeded(Limit::Depth) => "nesting depth limit exceeded",
             ErrorKind::LimitExceeded(Limit::Tracks) => "track count limit exceeded",
             ErrorKind::LimitExceeded(Limit::TagsPerFragment) => "tags per fragment limit exceeded",
-            ErrorKind::LimitExceeded(Limit::Buffered) => "buffered bytes limit exceeded",
             ErrorKind::ChecksumMismatch => "CRC-32 mismatch",
             ErrorKind::Truncated => "truncated",
             ErrorKind::Unsupported => "unsupported",
@@ -101,12 +99,30 @@ pub struct Error {
     offset: u64,
     element: Option<ElementId>,
     detail: Option<&'static str>,
+    /// The message of an I/O error (shared, so that the error stays cheap to clone).
+    message: Option<Arc<str>>,
 }
 
 impl Error {
     /// An error of `kind` at byte `offset`.
     pub fn new(kind: ErrorKind, offset: u64) -> Self {
-        Error { kind, offset, element: None, detail: None }
+        Error { kind, offset, element: None, detail: None, message: None }
+    }
+
+    /// An I/O error of the underlying reader, `offset` bytes into the input: its kind and
+    /// its message are kept.
+    ///
+    /// ```
+    /// use kinesis_video_parser::{Error, ErrorKind};
+    /// let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer went away");
+    /// let e = Error::io(&io, 4096);
+    /// assert_eq!(e.kind(), ErrorKind::Io(std::io::ErrorKind::ConnectionReset));
+    /// assert_eq!(e.to_string(), "I/O error (peer went away) at byte 4096");
+    /// ```
+    pub fn io(e: &std::io::Error, offset: u64) -> Self {
+        let mut err = Error::new(ErrorKind::Io(e.kind()), offset);
+        err.message = Some(e.to_string().into());
+        err
     }
 
     /// Sets the element the error happened in.
@@ -145,6 +161,11 @@ impl Error {
     pub fn is_truncation(&self) -> bool {
         self.kind == ErrorKind::Truncated
     }
+
+    /// The underlying error's message (I/O errors), when there is one.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
 }
 
 impl fmt::Display for Error {
@@ -152,6 +173,9 @@ impl fmt::Display for Error {
         f.write_str(self.kind.as_str())?;
         if let Some(d) = self.detail {
             write!(f, " ({d})")?;
+        }
+        if let Some(m) = &self.message {
+            write!(f, " ({m})")?;
         }
         write!(f, " at byte {}", self.offset)?;
         if let Some(id) = self.element {
@@ -163,9 +187,24 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Kind and message kept; the offset is unknown here (0): adapters, which know where the
+/// read failed, use [`Error::io`].
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::new(ErrorKind::Io(e.kind()), 0)
+        Error::io(&e, 0)
+    }
+}
+
+/// The same kind for I/O errors (`InvalidData` for the others), the whole message kept, the
+/// error itself as the source.
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        let kind = match e.kind {
+            ErrorKind::Io(kind) => kind,
+            ErrorKind::Truncated => std::io::ErrorKind::UnexpectedEof,
+            _ => std::io::ErrorKind::InvalidData,
+        };
+        std::io::Error::new(kind, e)
     }
 }
 

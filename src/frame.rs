@@ -164,8 +164,16 @@ pub struct FragmentMeta {
     pub frames: u64,
     /// Number of those that are keyframes.
     pub keyframes: u64,
-    /// Closed normally (not cut by truncation or damage).
+    /// Closed normally (not cut by truncation or damage, not one part of a split fragment).
     pub complete: bool,
+    /// Which part of its fragment this is: 0 for a whole fragment, or for the first part of
+    /// one that was split because collecting it would hold more than
+    /// [`Limits::max_fragment_bytes`](crate::Limits::max_fragment_bytes); counts up through
+    /// the parts that follow it (each a fragment of its own index, with the KVS metadata
+    /// and the tags known when it opened).
+    pub part: u32,
+    /// This part was closed at that bound: the fragment goes on in the next one.
+    pub split: bool,
     /// Damage was reported inside it.
     pub damaged: bool,
     /// The input ended inside it.

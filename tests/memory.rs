@@ -64,6 +64,52 @@ impl std::io::Read for Repeat {
     }
 }
 
+/// A document whose one unknown-size Cluster holds `blocks` SimpleBlocks of 64 KiB, produced
+/// on the fly.
+struct EndlessCluster {
+    head: Vec<u8>,
+    block: Vec<u8>,
+    left: usize,
+    pos: usize,
+}
+
+impl EndlessCluster {
+    fn new(blocks: usize) -> Self {
+        let body = [
+            tracks(&[track(1, 1, "V_X", &[])]),
+            tags(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", "91343852333181432392682062607743920146159169390")]),
+            unknown(ids::CLUSTER, 1, &uint(ids::TIMESTAMP, 0)),
+        ];
+        let head = [ebml_header("matroska"), unknown(ids::SEGMENT, 1, &body.concat())].concat();
+        // The Cluster's unknown size is the last byte of `head`: blocks follow it.
+        EndlessCluster { head, block: simple_block(1, 0, 0x80, &[9; 64 << 10]), left: blocks, pos: 0 }
+    }
+}
+
+impl std::io::Read for EndlessCluster {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let src = if !self.head.is_empty() {
+            &mut self.head
+        } else if self.left > 0 {
+            &mut self.block
+        } else {
+            return Ok(0);
+        };
+        let n = buf.len().min(src.len() - self.pos);
+        buf[..n].copy_from_slice(&src[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.pos == src.len() {
+            self.pos = 0;
+            if self.head.is_empty() {
+                self.left -= 1;
+            } else {
+                self.head.clear();
+            }
+        }
+        Ok(n)
+    }
+}
+
 #[test]
 fn memory_is_bounded() {
     // 1. Hostile sizes in a 2 KB stream: a limit error (then resync), no big allocation.
@@ -120,7 +166,38 @@ fn memory_is_bounded() {
     assert!(peak200 < 2 << 20, "peak {peak200} bytes for 200 chunks");
     assert!(peak200 < peak10 + (256 << 10), "memory grows with length: {peak10} -> {peak200}");
 
-    // 3. The frame path does not allocate per frame: frames are slices of the pushed
+    // 3. An endless Cluster (a producer that never starts a new one): 400 MB of frames in
+    //    one unknown-size Cluster, collected into fragments with an 8 MiB bound, arrive as
+    //    parts of at most that much, all of them, with the fragment's KVS number; memory
+    //    stays near the bound instead of growing with the stream.
+    let cap = 8u64 << 20;
+    let opts = kinesis_video_parser::Options::default()
+        .with_limits(kinesis_video_parser::Limits::default().with_max_fragment_bytes(cap));
+    let (parts, peak) = peak_during(|| {
+        let mut parts = Vec::new();
+        for f in ReadDemuxer::with_options(EndlessCluster::new(6400), opts).fragments() {
+            let f = f.unwrap();
+            let held: u64 =
+                f.frames.iter().map(|x| x.data.len() as u64 + kinesis_video_parser::Limits::FRAME_COST).sum();
+            assert!(held <= cap, "part {} holds {held} bytes", f.meta.part);
+            assert_eq!(
+                f.meta.kvs.fragment_number.as_ref().map(|n| n.as_str()),
+                Some("91343852333181432392682062607743920146159169390")
+            );
+            parts.push((f.meta.part, f.meta.split, f.meta.complete, f.frames.len()));
+        }
+        parts
+    });
+    assert_eq!(parts.iter().map(|p| p.3).sum::<usize>(), 6400, "every frame delivered");
+    assert!(parts.len() >= 50, "{} parts", parts.len());
+    for (i, &(part, split, complete, _)) in parts.iter().enumerate() {
+        assert_eq!(part as usize, i);
+        assert_eq!(split, i + 1 < parts.len(), "all but the last part are split");
+        assert!(!complete, "a part is not a complete fragment");
+    }
+    assert!(peak < 4 * cap as usize, "endless Cluster: peak {peak} bytes for 400 MB");
+
+    // 4. The frame path does not allocate per frame: frames are slices of the pushed
     //    buffer and the event queue reuses its capacity. One fragment, 20,000 frames
     //    (plain, laced, and in BlockGroups).
     let mut blocks = Vec::new();

@@ -370,3 +370,58 @@ fn cues_are_skipped_only_when_clean() {
         assert_eq!(f, [b"a".to_vec(), b"b".to_vec()], "{what}");
     }
 }
+
+/// A fragment that collecting would hold past `max_fragment_bytes` arrives in parts: each
+/// closed before the frame (or damage report) that would pass the bound, the next opened
+/// with the fragment's KVS metadata; trailing tags land in the last. The same through every
+/// API and chunking.
+#[test]
+fn long_fragment_arrives_in_parts() {
+    let mut blocks = vec![uint(ids::TIMESTAMP, 0)];
+    for i in 0..100i16 {
+        blocks.push(simple_block(1, i, if i % 25 == 0 { 0x80 } else { 0 }, &[i as u8; 1000]));
+        if i == 50 {
+            // A laced block (Xiph, 3 frames of 10 bytes) and a BlockGroup.
+            blocks.push(el(ids::SIMPLE_BLOCK, &[vec![0x81, 0, 50, 0x82, 2, 10, 10], vec![7; 30]].concat()));
+            blocks.push(el(ids::BLOCK_GROUP, &el(ids::BLOCK, &block_body(1, 51, 0, &[8; 1000]))));
+        }
+    }
+    let body = [
+        tracks(&[video()]),
+        tags(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", "91343852333181432392682062607743920146159169390")]),
+        unknown(ids::CLUSTER, 1, &blocks.concat()),
+        tags(&[("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "42"), ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "x")]),
+    ];
+    let data = doc(&body);
+    let limits = kinesis_video_parser::Limits::default().with_max_fragment_bytes(10_000);
+    let opts = kinesis_video_parser::Options::default().with_limits(limits);
+    let evs = events_chunked_with(&data, &[data.len()], opts.clone());
+    for sizes in [&[1usize][..], &[7, 300], &[4096]] {
+        assert!(events_chunked_with(&data, sizes, opts.clone()) == evs, "pieces {sizes:?}");
+    }
+    assert!(damages(&evs).is_empty() && truncations(&evs).is_empty());
+    let frags = fragments(&evs);
+    // 1000-byte frames cost 1128 each: 8 fit in 10,000 bytes.
+    let counts: Vec<usize> = frags.iter().map(|f| f.frames.len()).collect();
+    assert_eq!(counts.iter().sum::<usize>(), 104, "{counts:?}");
+    assert!(counts[0] == 8 && frags.len() == 13, "{counts:?}");
+    for (i, f) in frags.iter().enumerate() {
+        assert_eq!(f.meta.part as usize, i);
+        assert_eq!(f.meta.split, i + 1 < frags.len());
+        assert!(!f.meta.complete);
+        let held: usize = f.frames.iter().map(|x| x.len() + 128).sum();
+        assert!(held <= 10_000, "part {i} holds {held}");
+        assert_eq!(
+            f.meta.kvs.fragment_number.as_ref().map(|n| n.as_str()),
+            Some("91343852333181432392682062607743920146159169390")
+        );
+        assert_eq!(f.meta.kvs.millis_behind_now.is_some(), i + 1 == frags.len(), "trailing tags in the last part");
+        assert!(f.frames.iter().all(|x| x.fragment == f.meta.index));
+    }
+    // Frames in order, none lost: the pts run 0..100 ms with the lace and the group inside.
+    let pts: Vec<i64> = frags.iter().flat_map(|f| &f.frames).map(|x| x.pts_ns / 1_000_000).collect();
+    assert_eq!(pts.len(), 104);
+    assert!(pts.windows(2).all(|w| w[0] <= w[1]), "{pts:?}");
+    // Without the bound: one fragment.
+    assert_eq!(fragments(&events(&data)).len(), 1);
+}

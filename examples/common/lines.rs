@@ -127,6 +127,13 @@ pub fn fragment_text(m: &FragmentMeta) -> String {
         s += &format!(", {user} user tags");
     }
     s += if m.complete { ", complete" } else { ", INCOMPLETE" };
+    if m.split || m.part > 0 {
+        s += &format!(
+            " (part {}{})",
+            m.part,
+            if m.split { ", continued at the fragment byte limit" } else { ", the last" }
+        );
+    }
     if k.is_kvs_complete() {
         s += " (kvs-complete)";
     }

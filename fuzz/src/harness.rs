@@ -9,9 +9,11 @@ use kinesis_video_parser::{
     Demuxer, ElementEvent, ElementReader, Error, ErrorKind, Event, FragmentAssembler, Limits, Options, Status,
 };
 
-/// A small limit so that the fuzzer reaches the limit paths with small inputs.
+/// Small limits so that the fuzzer reaches the limit paths (and fragments split into parts)
+/// with small inputs.
 fn options() -> Options {
-    Options::default().with_limits(Limits::default().with_max_element_size(1 << 20).with_max_depth(12))
+    let limits = Limits::default().with_max_element_size(1 << 20).with_max_depth(12).with_max_fragment_bytes(16 << 10);
+    Options::default().with_limits(limits)
 }
 
 /// Polls until `Done`, with a budget: a parser that stops making progress fails. Call `i`
@@ -71,6 +73,7 @@ pub fn check(data: &[u8], evs: &[Result<Event, Error>]) {
     let mut frames_in_open = 0u64;
     let mut truncations = 0;
     let mut last_fragment_end = 0u64;
+    let mut split_from: Option<u32> = None;
     for (i, ev) in evs.iter().enumerate() {
         match ev {
             Ok(Event::Frame(f)) => {
@@ -107,7 +110,10 @@ pub fn check(data: &[u8], evs: &[Result<Event, Error>]) {
                 assert_eq!(m.frames, frames_in_open, "frame count of fragment {}", m.index);
                 assert!(m.keyframes <= m.frames);
                 assert!(m.offset <= m.end_offset && m.end_offset <= len, "fragment bounds");
-                assert!(!(m.complete && (m.damaged || m.truncated)));
+                assert!(!(m.complete && (m.damaged || m.truncated || m.split || m.part > 0)));
+                // A part follows the part before it.
+                assert_eq!(m.part, split_from.map_or(0, |p| p + 1), "fragment {} is not the next part", m.index);
+                split_from = m.split.then_some(m.part);
                 last_fragment_end = m.end_offset;
                 open = None;
             }

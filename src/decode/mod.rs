@@ -502,7 +502,11 @@ impl<R: Read> Iterator for ImageExtractor<R> {
                 Some(Ok(Event::FragmentEnd(_))) => self.fragments += 1,
                 Some(Ok(_)) => {}
                 Some(Err(e)) if e.is_truncation() => {}
-                Some(Err(e)) => self.fail(DecodeError::Input(e)),
+                Some(Err(e)) => {
+                    // The images of the frames already given to the decoder come first.
+                    self.flush_decoder();
+                    self.fail(DecodeError::Input(e));
+                }
                 None => {
                     self.done = true;
                     self.flush_decoder();
@@ -547,9 +551,10 @@ mod stream {
         }
     }
 
-    /// A blocking `Read` over the pieces the reading task sends.
+    /// A blocking `Read` over the pieces the reading task sends, and the error that ended
+    /// them, if one did.
     struct Pieces {
-        rx: mpsc::Receiver<Bytes>,
+        rx: mpsc::Receiver<std::io::Result<Bytes>>,
         cur: Bytes,
     }
 
@@ -557,7 +562,7 @@ mod stream {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             while self.cur.is_empty() {
                 match self.rx.blocking_recv() {
-                    Some(b) => self.cur = b,
+                    Some(b) => self.cur = b?,
                     None => return Ok(0),
                 }
             }
@@ -570,18 +575,22 @@ mod stream {
     /// Decodes `read` off the executor (must be called within a tokio runtime): images come
     /// out as a `Stream`, with at most a few pieces of input and a few images queued.
     pub fn decode_stream<R: AsyncRead + Send + Unpin + 'static>(mut read: R, opts: DecodeOptions) -> AsyncImages {
-        let (in_tx, in_rx) = mpsc::channel::<Bytes>(QUEUE);
+        let (in_tx, in_rx) = mpsc::channel::<std::io::Result<Bytes>>(QUEUE);
         let (out_tx, out_rx) = mpsc::channel(QUEUE);
         tokio::spawn(async move {
             loop {
                 let mut buf = bytes::BytesMut::with_capacity(64 * 1024);
-                match read.read_buf(&mut buf).await {
-                    Ok(0) | Err(_) => return, // end (an I/O error ends the input too)
-                    Ok(_) => {
-                        if in_tx.send(buf.freeze()).await.is_err() {
-                            return;
-                        }
-                    }
+                let piece = match read.read_buf(&mut buf).await {
+                    Ok(0) => return, // the end: the channel closes
+                    Ok(_) => Ok(buf.freeze()),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    // Passed on, so that the decode thread reports it after the images
+                    // before it, instead of seeing an end.
+                    Err(e) => Err(e),
+                };
+                let failed = piece.is_err();
+                if in_tx.send(piece).await.is_err() || failed {
+                    return;
                 }
             }
         });

@@ -101,10 +101,6 @@ enum State {
     Done,
 }
 
-/// The largest skippable subtree (Cues, SeekHead) the reader waits for and joins into one
-/// piece to check it whole; a larger one is parsed element by element.
-const SKIP_WAIT_MAX: u64 = 16 << 20;
-
 /// The open Cluster as the SimpleBlock fast path sees it (see
 /// [`ElementReader::hot_cluster`]).
 #[derive(Debug, Clone, Copy)]
@@ -361,7 +357,7 @@ impl ElementReader {
         Some(HotCluster {
             end: cluster.end().unwrap_or(u64::MAX),
             unbounded: self.stack.iter().all(|o| o.size.is_none()),
-            max_size: self.limits.max_element_size.min(self.limits.max_buffered),
+            max_size: self.limits.max_element_size,
             max_size_len: self.max_size_len,
         })
     }
@@ -725,10 +721,10 @@ impl ElementReader {
             }
             let skippable = self.skip_subtrees.contains(&h.id) && self.may_skip_subtrees();
             if let Some(size) = h.size.filter(|_| skippable) {
-                // A subtree up to SKIP_WAIT_MAX is checked whole: wait for it (a stream
+                // A subtree up to max_skip_gather is checked whole: wait for it (a stream
                 // delivers it in pieces) and join its pieces, then skip it if clean.
                 let whole = u64::from(h.len).saturating_add(size);
-                if whole <= SKIP_WAIT_MAX.min(self.limits.max_buffered) {
+                if whole <= self.limits.max_skip_gather {
                     let queued = self.input.len() as u64;
                     if queued < whole && !self.eof {
                         return Ok(Some(Status::NeedMore((whole - queued) as usize)));
@@ -757,7 +753,7 @@ impl ElementReader {
             self.state = State::Skip(hdr, size, unbounded);
             return Ok(Some(Status::Ready(ElementEvent::Skipped(hdr))));
         }
-        if size > self.limits.max_element_size || size > self.limits.max_buffered {
+        if size > self.limits.max_element_size {
             self.damage(ErrorKind::LimitExceeded(Limit::ElementSize), pos, Some(h.id));
             return Ok(None);
         }
@@ -819,7 +815,7 @@ impl ElementReader {
                 pos = body;
                 continue;
             }
-            let too_big = size > self.limits.max_element_size || size > self.limits.max_buffered;
+            let too_big = size > self.limits.max_element_size;
             if (h.id != ids::VOID && too_big) || (h.id == ids::CRC32 && size != 4) {
                 return false;
             }

@@ -166,10 +166,7 @@ impl<R: Read> ReadDemuxer<R> {
                     return Ok(());
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => continue,
-                Err(e) => {
-                    let err = Error::from(e);
-                    return Err(Error::new(err.kind(), self.demux.position()));
-                }
+                Err(e) => return Err(Error::io(&e, self.demux.position() + self.demux.buffered() as u64)),
             }
         }
     }

@@ -96,8 +96,8 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Err(e)) => {
                             self.failed = true;
-                            let kind = Error::from(e).kind();
-                            return Poll::Ready(Some(Err(Error::new(kind, self.demux.position()))));
+                            let at = self.demux.position() + self.demux.buffered() as u64;
+                            return Poll::Ready(Some(Err(Error::io(&e, at))));
                         }
                         Poll::Ready(Ok(0)) => self.demux.finish(),
                         Poll::Ready(Ok(got)) => {
