@@ -126,7 +126,7 @@ fn run(args: &Args) -> io::Result<ExitCode> {
             .u64("index", index)
             .i64("pts_ns", img.pts_ns)
             .u64("fragment", f.index)
-            .opt_str("fragment_number", f.fragment_number.as_deref())
+            .opt_str("fragment_number", f.fragment_number.as_ref().map(|n| n.as_str()))
             .opt_u64("server_timestamp_ms", f.server_timestamp_ms)
             .opt_u64("producer_timestamp_ms", f.producer_timestamp_ms)
             .bool("keyframe", img.keyframe)

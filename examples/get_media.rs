@@ -40,7 +40,9 @@ fn parse_start(s: &str) -> Result<StartSelector, String> {
     Ok(match s.split_once(':') {
         None if s == "now" => StartSelector::Now,
         None if s == "earliest" => StartSelector::Earliest,
-        Some(("fragment", n)) => StartSelector::AfterFragment(n.to_owned()),
+        Some(("fragment", n)) => {
+            StartSelector::AfterFragment(n.parse().map_err(|_| format!("bad fragment number in --start {s}"))?)
+        }
         Some(("token", t)) => StartSelector::ContinuationToken(t.to_owned()),
         Some(("producer-ts", v)) => StartSelector::ProducerTimestamp(ms(v)?),
         Some(("server-ts", v)) => StartSelector::ServerTimestamp(ms(v)?),

@@ -22,7 +22,7 @@ use bytes::{Bytes, BytesMut};
 use json::{hex, Obj};
 use kinesis_video_parser::ebml::{decode_value, Value};
 use kinesis_video_parser::{
-    ElementEvent, ElementHeader, ElementReader, Error, Event, Limits, Options, ReadDemuxer, Status,
+    DemuxOptions, ElementEvent, ElementHeader, ElementReader, Error, Event, Limits, ReadDemuxer, Status,
 };
 use lines::*;
 
@@ -186,7 +186,7 @@ fn finish(bytes: u64, as_json: bool, t: &Totals, out: &mut impl Write) -> io::Re
 
 /// Returns `Ok(true)` when the input was clean.
 fn events(input: Box<dyn Read>, as_json: bool, verify_crc: bool, out: &mut impl Write) -> io::Result<bool> {
-    let mut demux = ReadDemuxer::with_options(input, Options::default().with_crc_verification(verify_crc));
+    let mut demux = ReadDemuxer::with_options(input, DemuxOptions::default().with_crc_verification(verify_crc));
     let mut t = Totals::default();
     for item in demux.by_ref() {
         handle(item, as_json, &mut t, out)?;
@@ -203,7 +203,7 @@ fn events_async(path: &str, as_json: bool, verify_crc: bool, out: &mut impl Writ
     rt.block_on(async {
         let input: Box<dyn tokio::io::AsyncRead + Unpin> =
             if path == "-" { Box::new(tokio::io::stdin()) } else { Box::new(tokio::fs::File::open(path).await?) };
-        let mut demux = AsyncDemuxer::with_options(input, Options::default().with_crc_verification(verify_crc));
+        let mut demux = AsyncDemuxer::with_options(input, DemuxOptions::default().with_crc_verification(verify_crc));
         let mut t = Totals::default();
         while let Some(item) = demux.next().await {
             handle(item, as_json, &mut t, out)?;

@@ -99,6 +99,7 @@ fn run(args: &Args) -> io::Result<bool> {
             from_ns: args.from_ms.map(|ms| ms.saturating_mul(1_000_000)),
             to_ns: args.to_ms.map(|ms| ms.saturating_mul(1_000_000)),
             time: args.time,
+            ..ClipOptions::default()
         };
         let r = clip(input, output, opts)?;
         eprintln!(

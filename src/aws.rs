@@ -35,7 +35,7 @@ use aws_sdk_kinesisvideo::types::ApiName;
 use aws_sdk_kinesisvideomedia::primitives::{ByteStream, DateTime};
 use aws_sdk_kinesisvideomedia::types::{StartSelector as SdkSelector, StartSelectorType};
 
-use crate::demux::{Demuxer, FragmentAssembler, Options};
+use crate::demux::{DemuxOptions, Demuxer, FragmentAssembler};
 use crate::frame::Fragment;
 use crate::kvs::FragmentNumber;
 use crate::Status;
@@ -48,7 +48,7 @@ pub enum StartSelector {
     /// The oldest retained chunk.
     Earliest,
     /// The chunk after this fragment number.
-    AfterFragment(String),
+    AfterFragment(FragmentNumber),
     /// The chunk after the one that carried this continuation token.
     ContinuationToken(String),
     /// The chunk containing this producer time (ms since the Unix epoch).
@@ -64,7 +64,7 @@ impl StartSelector {
             StartSelector::Now => b.start_selector_type(StartSelectorType::Now),
             StartSelector::Earliest => b.start_selector_type(StartSelectorType::Earliest),
             StartSelector::AfterFragment(n) => {
-                b.start_selector_type(StartSelectorType::FragmentNumber).after_fragment_number(n)
+                b.start_selector_type(StartSelectorType::FragmentNumber).after_fragment_number(n.as_str())
             }
             StartSelector::ContinuationToken(t) => {
                 b.start_selector_type(StartSelectorType::ContinuationToken).continuation_token(t)
@@ -93,7 +93,7 @@ pub enum ConsumerError {
         /// `EXCEPTION_MESSAGE`.
         message: Option<String>,
         /// The fragment number the error chunk named.
-        fragment_number: Option<String>,
+        fragment_number: Option<FragmentNumber>,
     },
     /// Too many consecutive failures (calls that failed, connections that brought no new
     /// fragment, in-band errors); the last one is described. The consumer ends.
@@ -134,7 +134,7 @@ pub struct ConsumerBuilder {
     backoff_initial: Duration,
     backoff_max: Duration,
     max_failures: u32,
-    options: Options,
+    options: DemuxOptions,
 }
 
 impl ConsumerBuilder {
@@ -166,7 +166,7 @@ impl ConsumerBuilder {
     }
 
     /// Parser options (limits, CRC checking).
-    pub fn options(mut self, options: Options) -> Self {
+    pub fn options(mut self, options: DemuxOptions) -> Self {
         self.options = options;
         self
     }
@@ -182,7 +182,7 @@ impl ConsumerBuilder {
             sdk: sdk.clone(),
             media: None,
             body: None,
-            demux: Demuxer::with_options(self.options.clone()),
+            demux: Demuxer::with_options(self.options),
             asm: FragmentAssembler::new(),
             pending: VecDeque::new(),
             last: None,
@@ -224,7 +224,7 @@ impl GetMediaConsumer {
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(10),
             max_failures: 10,
-            options: Options::default(),
+            options: DemuxOptions::default(),
         }
     }
 
@@ -233,7 +233,7 @@ impl GetMediaConsumer {
     pub fn resume_point(&self) -> StartSelector {
         match &self.last {
             Some((_, Some(token))) => StartSelector::ContinuationToken(token.clone()),
-            Some((Some(n), None)) => StartSelector::AfterFragment(n.to_string()),
+            Some((Some(n), None)) => StartSelector::AfterFragment(n.clone()),
             _ => self.cfg.start.clone(),
         }
     }
@@ -321,7 +321,7 @@ impl GetMediaConsumer {
         match media.get_media().stream_name(&self.cfg.stream).start_selector(selector).send().await {
             Ok(out) => {
                 self.body = Some(out.payload);
-                self.demux = Demuxer::with_options(self.cfg.options.clone());
+                self.demux = Demuxer::with_options(self.cfg.options);
                 self.asm = FragmentAssembler::new();
                 self.delivered_this_connection = false;
             }
@@ -349,7 +349,7 @@ impl GetMediaConsumer {
                     code: k.error_code.clone(),
                     id: k.error_id.clone(),
                     message: k.error_message.clone(),
-                    fragment_number: k.fragment_number.as_ref().map(|n| n.to_string()),
+                    fragment_number: k.fragment_number.clone(),
                 };
                 self.fail(err.to_string());
                 self.pending.push_back(Err(err));

@@ -6,7 +6,7 @@
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
-use crate::demux::Event;
+use crate::demux::{DemuxOptions, Event};
 use crate::ebml::writer::{self, Size};
 use crate::frame::Frame;
 use crate::io::read::ReadDemuxer;
@@ -36,6 +36,8 @@ pub struct ClipOptions {
     pub to_ns: Option<i64>,
     /// The clock of `from_ns` and `to_ns`.
     pub time: ClipTime,
+    /// How the input is parsed (limits, CRC-32 checking).
+    pub demux: DemuxOptions,
 }
 
 /// What a clip contains.
@@ -113,7 +115,7 @@ impl<W: Write> Writer<W> {
 /// # Errors
 /// I/O errors of either side.
 pub fn clip<R: Read, W: Write>(input: R, output: W, opts: ClipOptions) -> io::Result<ClipReport> {
-    let mut demux = ReadDemuxer::new(input);
+    let mut demux = ReadDemuxer::with_options(input, opts.demux);
     let mut doc_type = String::from("matroska");
     let mut info = SegmentInfo::default();
     let mut gop: Vec<Frame> = Vec::new();
@@ -147,7 +149,7 @@ pub fn clip<R: Read, W: Write>(input: R, output: W, opts: ClipOptions) -> io::Re
             _ => continue,
         };
         let core = demux.demuxer();
-        let tracks = core.tracks().clone();
+        let tracks = core.shared_tracks().clone();
         let anchor_kind = if tracks.iter().any(|t| t.kind == TrackKind::Video) { Some(TrackKind::Video) } else { None };
         let anchor_track = tracks.iter().find(|t| anchor_kind.is_none_or(|k| t.kind == k)).map(|t| t.number);
         let is_anchor = f.keyframe && (anchor_track.is_none() || anchor_track == Some(f.track));

@@ -19,15 +19,15 @@ use crate::Status;
 
 /// Demuxer settings.
 #[non_exhaustive]
-#[derive(Debug, Clone, Default)]
-pub struct Options {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DemuxOptions {
     /// Memory and structure bounds.
     pub limits: Limits,
     /// Verify CRC-32 elements (off by default); a mismatch is reported as damage.
     pub verify_crc: bool,
 }
 
-impl Options {
+impl DemuxOptions {
     /// Sets the limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -107,9 +107,10 @@ struct FragState {
     tags: usize,
     /// Damage was reported after this fragment's Cluster started.
     damage_after_cluster: bool,
-    /// What collecting its frames and damage reports holds (see
-    /// [`Limits::max_fragment_bytes`]).
-    held: u64,
+    /// Where the input that its frames may hold starts (see [`Demuxer::held_at`]).
+    held_from: u64,
+    /// Damage reports in it.
+    damages: u64,
 }
 
 /// What a block needs from its track, copied out whenever the tracks change so that the
@@ -311,13 +312,13 @@ impl Default for Demuxer {
 }
 
 impl Demuxer {
-    /// A demuxer with default [`Options`].
+    /// A demuxer with default [`DemuxOptions`].
     pub fn new() -> Self {
-        Demuxer::with_options(Options::default())
+        Demuxer::with_options(DemuxOptions::default())
     }
 
     /// A demuxer with the given options.
-    pub fn with_options(options: Options) -> Self {
+    pub fn with_options(options: DemuxOptions) -> Self {
         Demuxer {
             reader: ElementReader::new(options.limits)
                 .with_crc_verification(options.verify_crc)
@@ -373,7 +374,12 @@ impl Demuxer {
     }
 
     /// The tracks of the current document.
-    pub fn tracks(&self) -> &Arc<[Arc<Track>]> {
+    pub fn tracks(&self) -> &[Arc<Track>] {
+        &self.tracks
+    }
+
+    /// The same list, shared (a cheap clone that outlives a borrow of the demuxer).
+    pub(crate) fn shared_tracks(&self) -> &Arc<[Arc<Track>]> {
         &self.tracks
     }
 
@@ -438,7 +444,8 @@ impl Demuxer {
     /// Like [`poll`](Self::poll), but a frame's payload is lent instead of handed out as
     /// [`Bytes`]: it borrows the input in place, and is valid until the next call on this
     /// demuxer (the borrow checker enforces it). No reference count is taken or dropped
-    /// per frame, which makes this the fastest way through input already in memory, for a
+    /// per frame (but for the shared `prefix` of a track that strips headers), which makes
+    /// this the fastest way through input already in memory, for a
     /// caller that uses each frame (decodes, hashes, copies it) before asking for the next.
     /// [`FrameRef::to_owned_frame`](crate::FrameRef::to_owned_frame) keeps one.
     ///
@@ -537,7 +544,7 @@ impl Demuxer {
     #[inline(always)]
     fn hot_block(&mut self) -> Hot {
         if self.hot.is_none() && self.frag.is_some() {
-            self.hot = self.reader.hot_cluster();
+            self.hot = self.reader.hot_cluster().map(|hot| hot.ending_by(self.hold_horizon()));
         }
         let Some(hot) = &self.hot else { return Hot::Miss };
         let peeked = self.reader.peek_simple_block(hot).map(|(h, body)| (h, vint::block_header(body)));
@@ -553,8 +560,7 @@ impl Demuxer {
     }
 
     /// The timing of the unlaced SimpleBlock that [`hot_block`](Self::hot_block) found, its
-    /// frame counted; `None` when the block was consumed here: its time overflows (damage
-    /// queued), or its fragment was just split (its frame queued behind the closed part).
+    /// frame counted; `None` (the block consumed, damage queued) when its time overflows.
     #[inline(always)]
     fn hot_timing(&mut self, h: &ElementHeader, bh: BlockHeader) -> Option<BlockTiming> {
         let Some(t) = self.block_timing(h, bh, None) else {
@@ -562,19 +568,7 @@ impl Demuxer {
             return None;
         };
         self.count_frames(1, bh.flags & FLAG_KEY != 0);
-        if !self.out.is_empty() {
-            self.queue_hot(h, bh, t);
-            return None;
-        }
         Some(t)
-    }
-
-    /// Queues the hot block's frame (behind the events that splitting its fragment queued).
-    #[cold]
-    #[inline(never)]
-    fn queue_hot(&mut self, h: &ElementHeader, bh: BlockHeader, t: BlockTiming) {
-        let payload = self.reader.take_simple_block(h, bh.len);
-        self.out.push_back(Event::Frame(t.frame(h, bh, payload, None)));
     }
 
     /// The general path, kept out of line so that the hot path above stays small: one
@@ -653,7 +647,8 @@ impl Demuxer {
             segment_seen: false,
             tags: 0,
             damage_after_cluster: false,
-            held: 0,
+            held_from: offset,
+            damages: 0,
         });
         self.out.push_back(Event::FragmentStart { index, offset });
     }
@@ -680,24 +675,42 @@ impl Demuxer {
         }
     }
 
-    /// Counts `bytes` towards what collecting the open fragment holds. When they would take
-    /// it past [`Limits::max_fragment_bytes`] and it holds something, it is first closed as
-    /// a part, and the next part opened at `offset` with what is known of the fragment.
-    #[inline(always)]
-    fn hold(&mut self, bytes: u64, offset: u64) {
-        if let Some(f) = &mut self.frag {
-            let held = f.held.saturating_add(bytes);
-            if held <= self.limits.max_fragment_bytes || f.held == 0 {
-                f.held = held;
-            } else {
-                self.split_fragment(offset, bytes);
-            }
+    /// At most what collecting the open fragment's frames and damage reports holds once
+    /// the input up to `at` is read: the input it spans (which holds every payload), plus
+    /// [`Limits::FRAME_COST`] per frame and [`Limits::DAMAGE_COST`] per damage report.
+    /// Computed from counts the demuxer keeps anyway, so the hot path pays nothing for it.
+    fn held_at(&self, at: u64) -> u64 {
+        let Some(f) = &self.frag else { return 0 };
+        let span = at.saturating_sub(f.held_from);
+        span.saturating_add(f.meta.frames.saturating_mul(Limits::FRAME_COST))
+            .saturating_add(f.damages.saturating_mul(Limits::DAMAGE_COST))
+    }
+
+    /// Makes room for what an element ending at `end` adds (`extra`: its frame or damage
+    /// report): when it would take the open fragment past [`Limits::max_fragment_bytes`] and
+    /// the fragment holds something already, the fragment is first closed as a part and the
+    /// next part opened at `offset`, with what is known of the fragment.
+    fn hold(&mut self, offset: u64, end: u64, extra: u64) {
+        let Some(f) = &self.frag else { return };
+        let holds_something = f.meta.frames > 0 || f.damages > 0;
+        if holds_something && self.held_at(end).saturating_add(extra) > self.limits.max_fragment_bytes {
+            self.split_fragment(offset);
         }
+    }
+
+    /// Where the hot path must hand over to the general one, which checks the bound exactly:
+    /// no unlaced SimpleBlock ending before it can take the open fragment past
+    /// [`Limits::max_fragment_bytes`] (one takes at least 6 input bytes, so each byte adds at
+    /// most 1 + 128 / 6 < 23 held bytes; a denser lace starts the horizon anew).
+    fn hold_horizon(&self) -> u64 {
+        let pos = self.reader.position();
+        let room = self.limits.max_fragment_bytes.saturating_sub(self.held_at(pos));
+        pos.saturating_add(room / 23)
     }
 
     #[cold]
     #[inline(never)]
-    fn split_fragment(&mut self, offset: u64, bytes: u64) {
+    fn split_fragment(&mut self, offset: u64) {
         let Some(f) = &mut self.frag else { return };
         f.meta.split = true;
         let (kvs, tags, cluster_offset, cluster_timestamp) =
@@ -714,11 +727,13 @@ impl Demuxer {
         f.meta.cluster_timestamp = cluster_timestamp;
         f.segment_seen = true;
         f.damage_after_cluster = damage_after_cluster;
-        f.held = bytes;
     }
 
     fn damage(&mut self, d: Damage) {
-        self.hold(Limits::DAMAGE_COST, d.offset);
+        self.hold(d.offset, d.offset, Limits::DAMAGE_COST);
+        if let Some(f) = &mut self.frag {
+            f.damages += 1;
+        }
         self.track_damaged |= self.track_builder.is_some();
         if let Some(f) = &mut self.frag {
             if self.cluster_open || f.meta.cluster_offset.is_none() {
@@ -953,6 +968,8 @@ impl Demuxer {
                 return None;
             }
         };
+        self.ensure_fragment(h.offset);
+        self.hold(h.offset, h.end().unwrap_or(h.offset), Limits::FRAME_COST);
         let t = self.block_timing(h, bh, group)?;
         if bh.flags & block::LACING == 0 {
             bytes::Buf::advance(&mut data, bh.len);
@@ -988,11 +1005,7 @@ impl Demuxer {
     /// after reporting damage, when its time overflows.
     #[inline(always)]
     fn block_timing(&mut self, h: &ElementHeader, bh: BlockHeader, group: Option<&GroupState>) -> Option<BlockTiming> {
-        self.ensure_fragment(h.offset);
-        // Its payload and one frame (a lace adds the rest of its frames when it starts).
-        let body = h.size.unwrap_or(0).saturating_sub(bh.len as u64);
-        self.hold(body + Limits::FRAME_COST, h.offset);
-        let fragment = self.frag.as_ref().expect("ensured above").meta.index;
+        let fragment = self.ensure_fragment(h.offset).meta.index;
         let track = self.block_tracks.iter().find(|t| t.number == bh.track);
         let (tts, delay, default_duration) =
             track.map_or((1.0, 0, None), |t| (t.timestamp_scale, t.codec_delay_ns, t.default_duration_ns));
@@ -1031,11 +1044,13 @@ impl Demuxer {
         }
         let (default_duration, block_duration_ns) = durations;
         let n = spans.len();
+        if n * 6 > data.len() {
+            // Denser than the hot path's horizon assumes (see `hold_horizon`).
+            self.hot = None;
+        }
         let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
         self.count_frames(n as u64, first.keyframe);
-        if let Some(f) = &mut self.frag {
-            f.held = f.held.saturating_add((n as u64 - 1) * Limits::FRAME_COST);
-        }
+
         self.lace = Lace { body: data, body_offset: h.data_offset(), first, step, next: 0, count: n };
     }
 

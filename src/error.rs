@@ -14,8 +14,10 @@ use crate::ebml::ElementId;
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// A variable-size integer starts with `0x00` (a width above 8) or is wider than the
-    /// document allows (`EBMLMaxIDLength` / `EBMLMaxSizeLength`).
+    /// A variable-size integer starts with `0x00` (a width above 8), or a size is wider
+    /// than the document's `EBMLMaxSizeLength` (reported once per document, as a
+    /// zero-length damage: such sizes still decode). IDs are read up to 4 bytes whatever
+    /// `EBMLMaxIDLength` says.
     InvalidVint,
     /// An element ID that is not valid where it stands: a reserved value, or an ID that
     /// Matroska does not allow at the top level or directly inside a Segment.

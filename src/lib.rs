@@ -12,7 +12,7 @@
 //! | you have | use |
 //! |---|---|
 //! | bytes arriving from anywhere (network callbacks, channels) | [`Demuxer`]: `push`, `poll`, `finish` |
-//! | input in memory, each frame used before the next | [`Demuxer::poll_ref`]: the same events, each payload lent in place (`&[u8]`), no reference count per frame |
+//! | input in memory, each frame used before the next | [`Demuxer::poll_ref`]: the same events, each payload lent in place (`&[u8]`), no reference count per frame (header stripping aside) |
 //! | a `std::io::Read` (file, stdin, blocking HTTP body) | [`ReadDemuxer`]: an `Iterator` of events, frames or fragments |
 //! | a tokio `AsyncRead` (feature `tokio`) | `AsyncDemuxer`: a `Stream` of events, frames or fragments; `KvsCodec` for `FramedRead` |
 //! | whole fragments rather than single frames | [`FragmentAssembler`], or [`ReadDemuxer::fragments`] |
@@ -66,7 +66,7 @@ pub mod merge;
 pub mod mkv;
 pub mod mux;
 
-pub use demux::{Demuxer, Event, EventRef, FragmentAssembler, Options};
+pub use demux::{DemuxOptions, Demuxer, Event, EventRef, FragmentAssembler};
 pub use ebml::reader::Damage;
 pub use ebml::{ElementEvent, ElementHeader, ElementId, ElementReader};
 pub use error::{Error, ErrorKind, Limit, Result};

@@ -18,8 +18,8 @@ use std::io::{Read, Write};
 
 use bytes::Bytes;
 
+use crate::demux::DemuxOptions;
 use crate::ebml::{value, ElementEvent, ElementHeader, ElementReader};
-use crate::limits::Limits;
 use crate::mkv::ids;
 use crate::Status;
 
@@ -36,6 +36,8 @@ pub struct MergeOptions {
     /// previous ones, or whose Cluster Timestamp does not increase, instead of starting a
     /// new Segment there.
     pub stop_at_mismatch: bool,
+    /// The reader's limits and CRC-32 checking (a mismatch is damage, left out).
+    pub demux: DemuxOptions,
 }
 
 /// What a merge did.
@@ -115,7 +117,7 @@ impl Merger {
     /// A merger with the given options.
     pub fn new(opts: MergeOptions) -> Self {
         Merger {
-            reader: ElementReader::new(Limits::default()),
+            reader: ElementReader::new(opts.demux.limits).with_crc_verification(opts.demux.verify_crc),
             opts,
             raw: VecDeque::new(),
             raw_start: 0,
@@ -165,15 +167,14 @@ impl Merger {
         self.out.drain(..)
     }
 
-    /// Parses as far as the input allows. Returns `NeedMore` when more input is needed and
-    /// `Done` when the output is complete.
-    pub fn process(&mut self) -> Status<()> {
+    /// Parses as far as the input allows: how far that got.
+    pub fn process(&mut self) -> Progress {
         while !self.done {
             match self.reader.poll() {
                 Ok(Status::Ready(ev)) => self.on_event(ev),
                 Ok(Status::NeedMore(n)) => {
                     self.flush_decided();
-                    return Status::NeedMore(n);
+                    return Progress::NeedMore(n);
                 }
                 Ok(Status::Done) => self.end_of_input(),
                 Err(e) => {
@@ -182,7 +183,7 @@ impl Merger {
                 }
             }
         }
-        Status::Done
+        Progress::Done
     }
 
     fn on_event(&mut self, ev: ElementEvent) {
@@ -448,6 +449,16 @@ impl Merger {
     }
 }
 
+/// How far [`Merger::process`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// All input pushed so far is processed: push more (at least this many bytes, a hint),
+    /// or finish.
+    NeedMore(usize),
+    /// The input is finished and all output is ready.
+    Done,
+}
+
 /// Merges `input` into `output`, streaming.
 ///
 /// # Errors
@@ -461,7 +472,7 @@ pub fn merge<R: Read, W: Write>(mut input: R, mut output: W, opts: MergeOptions)
             output.write_all(&piece)?;
         }
         match st {
-            Status::Done => break,
+            Progress::Done => break,
             _ => {
                 let mut buf = vec![0u8; 64 * 1024];
                 let n = loop {

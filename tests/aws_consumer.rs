@@ -297,7 +297,7 @@ fn in_band_error_chunk_is_a_typed_error() {
                 code: Some("FRAGMENT_NOT_FOUND".into()),
                 id: Some("4000".into()),
                 message: None,
-                fragment_number: Some(cap.numbers[1].clone())
+                fragment_number: Some(cap.numbers[1].parse().unwrap())
             })
         );
         assert_eq!(got[2..], cap.numbers[1..].iter().cloned().map(Ok).collect::<Vec<_>>()[..]);

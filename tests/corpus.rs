@@ -6,7 +6,7 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use kinesis_video_parser::mkv::ids;
-use kinesis_video_parser::{Damage, ElementEvent, ElementReader, ErrorKind, Limits, Options, Status};
+use kinesis_video_parser::{Damage, DemuxOptions, ElementEvent, ElementReader, ErrorKind, Limits, Status};
 
 /// (Clusters, SimpleBlocks, BlockGroups) counted with the element reader.
 fn element_counts(data: &[u8]) -> (usize, usize, usize) {
@@ -195,7 +195,7 @@ fn matroska_header_conformance_variants() {
     assert_eq!(header("currently_undefined_EBMLVersion.mkv").version, 255);
     // CRC-32 checking on request: the bad hash is damage over the EBML header; all good
     // CRCs of the reference pass.
-    let opts = || Options::default().with_crc_verification(true);
+    let opts = || DemuxOptions::default().with_crc_verification(true);
     let evs = events_chunked_with(&read("crc_element_has_invalid_hash.mkv"), &[4096], opts());
     let d = damages(&evs);
     assert_eq!(d.len(), 1);
@@ -214,7 +214,7 @@ fn matroska_header_conformance_variants() {
 
 #[test]
 fn crc_verification_on_the_captures() {
-    let opts = || Options::default().with_crc_verification(true);
+    let opts = || DemuxOptions::default().with_crc_verification(true);
     if let Some(data) = shared_file("kvs-java", "output_get_media.mkv") {
         let evs = events_chunked_with(&data, &[777], opts());
         assert!(damages(&evs).is_empty());

@@ -190,7 +190,7 @@ fn modes_formats_scaling_and_metadata() {
     for (i, img) in keys.iter().enumerate() {
         let m = &frags[i].meta;
         assert_eq!(img.fragment.index, i as u64);
-        assert_eq!(img.fragment.fragment_number.as_deref(), m.kvs.fragment_number.as_ref().map(|n| n.as_str()));
+        assert_eq!(img.fragment.fragment_number, m.kvs.fragment_number);
         assert_eq!(img.fragment.server_timestamp_ms, m.kvs.server_timestamp.as_ref().map(|t| t.millis()));
         assert_eq!(img.fragment.producer_timestamp_ms, m.kvs.producer_timestamp.as_ref().map(|t| t.millis()));
     }

@@ -171,7 +171,7 @@ fn memory_is_bounded() {
     //    parts of at most that much, all of them, with the fragment's KVS number; memory
     //    stays near the bound instead of growing with the stream.
     let cap = 8u64 << 20;
-    let opts = kinesis_video_parser::Options::default()
+    let opts = kinesis_video_parser::DemuxOptions::default()
         .with_limits(kinesis_video_parser::Limits::default().with_max_fragment_bytes(cap));
     let (parts, peak) = peak_during(|| {
         let mut parts = Vec::new();

@@ -9,9 +9,9 @@ use std::process::{Command, Stdio};
 use bytes::Bytes;
 use common::*;
 use kinesis_video_parser::clip::{clip, ClipOptions, ClipTime};
-use kinesis_video_parser::merge::{merge, MergeOptions, MergeReport, Merger};
+use kinesis_video_parser::merge::{merge, MergeOptions, MergeReport, Merger, Progress};
 use kinesis_video_parser::mux::Remuxer;
-use kinesis_video_parser::{Event, Fragment, Status};
+use kinesis_video_parser::{Event, Fragment};
 use sha2::{Digest, Sha256};
 
 fn sha(b: &[u8]) -> String {
@@ -24,8 +24,12 @@ fn merged(data: &[u8], opts: MergeOptions) -> (Vec<u8>, MergeReport) {
     (out, r)
 }
 
-const PACK: MergeOptions = MergeOptions { pack_clusters: true, stop_at_mismatch: false };
-const STOP: MergeOptions = MergeOptions { pack_clusters: false, stop_at_mismatch: true };
+fn pack() -> MergeOptions {
+    MergeOptions { pack_clusters: true, ..MergeOptions::default() }
+}
+fn stop() -> MergeOptions {
+    MergeOptions { stop_at_mismatch: true, ..MergeOptions::default() }
+}
 
 #[test]
 fn byte_exact_with_the_java_merger() {
@@ -55,7 +59,7 @@ fn byte_exact_with_the_java_merger() {
         (plain.len(), sha(&plain).as_str()),
         (1_520_663, "3b997b5e51e40916fe04ac23bd5fc7de9c7cc534dcfc91136c80f4f30677d620")
     );
-    let (packed, _) = merged(&sparse, PACK);
+    let (packed, _) = merged(&sparse, pack());
     let want = shared_file("kvs-java", "output_get_media_sparse_fragments_merged.mkv").unwrap();
     assert!(packed == want, "packed merge differs from the Java merger's file");
     assert_eq!(sha(&packed), "91cbe9bac051ed0f0be96d945496bf333e14fb6d36233fa6097970d4f977bf10");
@@ -74,7 +78,7 @@ fn byte_exact_with_the_java_merger() {
             "d94bda591e56a9e8102f532b9d51346a2b6eeaf7c4c20f53f4970e40b11b87ae",
         ),
     ] {
-        let (out, r) = merged(&shared_file("kvs-java", name).unwrap(), STOP);
+        let (out, r) = merged(&shared_file("kvs-java", name).unwrap(), stop());
         assert_eq!((out.len(), sha(&out).as_str()), (len, hash), "{name}");
         assert_eq!(r.stopped_at, Some(len as u64), "{name}");
     }
@@ -110,7 +114,7 @@ fn merged_output_reads_back_and_streams_in_any_pieces() {
                 for p in m.take_output() {
                     got.extend_from_slice(&p);
                 }
-                if st == Status::Done {
+                if st == Progress::Done {
                     break;
                 }
                 if pos == data.len() {
@@ -160,7 +164,12 @@ fn damaged_input_merges_what_is_valid() {
 /// A clip between two stream times (ms), from a GetMedia capture in memory.
 fn clip_ms(data: &[u8], from: i64, to: i64) -> (Vec<u8>, kinesis_video_parser::clip::ClipReport) {
     let mut out = Vec::new();
-    let opts = ClipOptions { from_ns: Some(from * 1_000_000), to_ns: Some(to * 1_000_000), time: ClipTime::Pts };
+    let opts = ClipOptions {
+        from_ns: Some(from * 1_000_000),
+        to_ns: Some(to * 1_000_000),
+        time: ClipTime::Pts,
+        ..ClipOptions::default()
+    };
     let r = clip(data, &mut out, opts).unwrap();
     (out, r)
 }
@@ -227,7 +236,7 @@ fn players_read_merged_and_clipped_output() {
         ("get_media.mkv", merged(&data, MergeOptions::default()).0, vec![300]),
         (
             "sparse_packed.mkv",
-            merged(&shared_file("kvs-java", "output_get_media_sparse_fragments.mkv").unwrap(), PACK).0,
+            merged(&shared_file("kvs-java", "output_get_media_sparse_fragments.mkv").unwrap(), pack()).0,
             vec![180],
         ),
         (
@@ -237,7 +246,7 @@ fn players_read_merged_and_clipped_output() {
         ),
         (
             "stopped.mkv",
-            merged(&shared_file("kvs-java", "output-get-media-equal-timecode.mkv").unwrap(), STOP).0,
+            merged(&shared_file("kvs-java", "output-get-media-equal-timecode.mkv").unwrap(), stop()).0,
             vec![120],
         ),
     ];
@@ -257,7 +266,12 @@ fn players_read_merged_and_clipped_output() {
     clip(
         &vogels[..],
         &mut out,
-        ClipOptions { from_ns: Some(10_000_000_000), to_ns: Some(20_000_000_000), time: ClipTime::Pts },
+        ClipOptions {
+            from_ns: Some(10_000_000_000),
+            to_ns: Some(20_000_000_000),
+            time: ClipTime::Pts,
+            ..ClipOptions::default()
+        },
     )
     .unwrap();
     let p = tmp("clip_av.mkv");
@@ -296,6 +310,7 @@ fn clips_start_at_a_keyframe_and_are_rebased() {
             from_ns: Some(1_511_852_112_600_000_000),
             to_ns: Some(1_511_852_114_000_000_000),
             time: ClipTime::Producer,
+            ..ClipOptions::default()
         },
     )
     .unwrap();
@@ -307,8 +322,12 @@ fn clips_start_at_a_keyframe_and_are_rebased() {
     assert_eq!(got.len(), 45);
     // Nothing to clip: an error, not an empty file.
     let mut out = Vec::new();
-    assert!(clip(&data[..], &mut out, ClipOptions { from_ns: Some(99_000_000_000), to_ns: None, time: ClipTime::Pts })
-        .is_err());
+    assert!(clip(
+        &data[..],
+        &mut out,
+        ClipOptions { from_ns: Some(99_000_000_000), to_ns: None, time: ClipTime::Pts, ..ClipOptions::default() }
+    )
+    .is_err());
 }
 
 fn comparable(f: &Fragment) -> impl PartialEq + std::fmt::Debug {

@@ -153,9 +153,12 @@ mod asyncs {
         let data = input();
         let framed = tokio_util::codec::FramedRead::new(FailingReader::new(&data), KvsCodec::new());
         let items: Vec<_> = block_on(framed.collect());
-        let e = items.last().unwrap().as_ref().unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
-        assert!(items[..items.len() - 1].iter().all(|i| matches!(i, Ok(Ok(_)))));
+        let want = events_before(&data, FAIL_AT);
+        let (last, before) = items.split_last().unwrap();
+        assert_eq!(before.iter().map(|e| e.clone().unwrap()).collect::<Vec<_>>(), want);
+        let e = last.as_ref().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io(io::ErrorKind::ConnectionReset));
+        assert_eq!(e.message(), Some("peer went away"));
     }
 }
 
@@ -216,4 +219,31 @@ mod decode {
         assert_eq!(before.iter().map(|i| i.as_ref().unwrap().pts_ns).collect::<Vec<_>>(), want);
         assert_input_reset(last.as_ref().unwrap_err());
     }
+}
+
+/// `merge`: a read that fails is exit 2 with the error (never a merged file that looks whole).
+#[test]
+fn merge_cli_exits_2_on_a_read_error() {
+    let out_file = std::env::temp_dir().join(format!("kvp-read-error-{}.mkv", std::process::id()));
+    let out =
+        std::process::Command::new(example_bin("merge")).arg(std::env::temp_dir()).arg(&out_file).output().unwrap();
+    let _ = std::fs::remove_file(&out_file);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).to_lowercase().contains("directory"));
+}
+
+/// `extract_frames`: a read that fails ends with the error and exit 1, after the images before it.
+#[cfg(feature = "decode")]
+#[test]
+fn extract_frames_cli_reports_a_read_error() {
+    let outdir = std::env::temp_dir().join(format!("kvp-read-error-frames-{}", std::process::id()));
+    let out = std::process::Command::new(example_bin("extract_frames"))
+        .arg(std::env::temp_dir())
+        .arg(&outdir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&outdir);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(stderr.contains("i/o error") && stderr.contains("directory"), "{stderr}");
 }

@@ -394,10 +394,10 @@ fn long_fragment_arrives_in_parts() {
     ];
     let data = doc(&body);
     let limits = kinesis_video_parser::Limits::default().with_max_fragment_bytes(10_000);
-    let opts = kinesis_video_parser::Options::default().with_limits(limits);
-    let evs = events_chunked_with(&data, &[data.len()], opts.clone());
+    let opts = kinesis_video_parser::DemuxOptions::default().with_limits(limits);
+    let evs = events_chunked_with(&data, &[data.len()], opts);
     for sizes in [&[1usize][..], &[7, 300], &[4096]] {
-        assert!(events_chunked_with(&data, sizes, opts.clone()) == evs, "pieces {sizes:?}");
+        assert!(events_chunked_with(&data, sizes, opts) == evs, "pieces {sizes:?}");
     }
     assert!(damages(&evs).is_empty() && truncations(&evs).is_empty());
     let frags = fragments(&evs);

@@ -6,14 +6,14 @@
 
 use bytes::Bytes;
 use kinesis_video_parser::{
-    Demuxer, ElementEvent, ElementReader, Error, ErrorKind, Event, FragmentAssembler, Limits, Options, Status,
+    DemuxOptions, Demuxer, ElementEvent, ElementReader, Error, ErrorKind, Event, FragmentAssembler, Limits, Status,
 };
 
 /// Small limits so that the fuzzer reaches the limit paths (and fragments split into parts)
 /// with small inputs.
-fn options() -> Options {
+fn options() -> DemuxOptions {
     let limits = Limits::default().with_max_element_size(1 << 20).with_max_depth(12).with_max_fragment_bytes(16 << 10);
-    Options::default().with_limits(limits)
+    DemuxOptions::default().with_limits(limits)
 }
 
 /// Polls until `Done`, with a budget: a parser that stops making progress fails. Call `i`

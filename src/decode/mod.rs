@@ -66,6 +66,8 @@ pub struct DecodeOptions {
     pub threads: usize,
     /// Track to decode (default: the first video track).
     pub track: Option<u64>,
+    /// How the input is parsed (limits, CRC-32 checking).
+    pub demux: crate::DemuxOptions,
 }
 
 /// Raw decoder planes (for pipelines that want YUV).
@@ -112,7 +114,7 @@ pub struct FragmentInfo {
     /// Index of the fragment in the stream.
     pub index: u64,
     /// `AWS_KINESISVIDEO_FRAGMENT_NUMBER`.
-    pub fragment_number: Option<String>,
+    pub fragment_number: Option<crate::FragmentNumber>,
     /// Server timestamp, ms.
     pub server_timestamp_ms: Option<u64>,
     /// Producer timestamp, ms.
@@ -396,7 +398,7 @@ impl<R: Read> ImageExtractor<R> {
     /// Decodes the stream read from `read`.
     pub fn new(read: R, opts: DecodeOptions) -> Self {
         ImageExtractor {
-            demux: ReadDemuxer::new(read),
+            demux: ReadDemuxer::with_options(read, opts.demux),
             opts,
             decoder: None,
             out: VecDeque::new(),
@@ -411,7 +413,7 @@ impl<R: Read> ImageExtractor<R> {
     }
 
     fn on_frame(&mut self, f: Frame) {
-        let tracks = self.demux.demuxer().tracks().clone();
+        let tracks = self.demux.demuxer().shared_tracks().clone();
         let wanted = match self.opts.track {
             Some(n) => tracks.iter().find(|t| t.number == n),
             None => self
@@ -452,7 +454,7 @@ impl<R: Read> ImageExtractor<R> {
             .current_fragment()
             .map(|m| FragmentInfo {
                 index: m.index,
-                fragment_number: m.kvs.fragment_number.as_ref().map(|n| n.to_string()),
+                fragment_number: m.kvs.fragment_number.clone(),
                 server_timestamp_ms: m.kvs.server_timestamp.as_ref().map(|t| t.millis()),
                 producer_timestamp_ms: m.kvs.producer_timestamp.as_ref().map(|t| t.millis()),
             })

@@ -115,6 +115,16 @@ pub(crate) struct HotCluster {
     max_size_len: usize,
 }
 
+impl HotCluster {
+    /// The same, handing over to [`ElementReader::poll`] at `end` at the latest (the
+    /// demuxer's own bound on what a fragment may hold).
+    #[inline]
+    pub(crate) fn ending_by(mut self, end: u64) -> Self {
+        self.end = self.end.min(end);
+        self
+    }
+}
+
 /// Outcome of scanning queued bytes for a new EBML header.
 enum Scan {
     Found(usize),

@@ -5,7 +5,7 @@ use std::io::{ErrorKind as IoKind, Read};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::demux::{Demuxer, Event, FragmentAssembler, Options};
+use crate::demux::{DemuxOptions, Demuxer, Event, FragmentAssembler};
 use crate::error::Error;
 use crate::frame::{Fragment, Frame};
 use crate::Status;
@@ -109,11 +109,11 @@ impl ReadBuffers {
 impl<R: Read> ReadDemuxer<R> {
     /// Reads `read` with default options.
     pub fn new(read: R) -> Self {
-        Self::with_options(read, Options::default())
+        Self::with_options(read, DemuxOptions::default())
     }
 
     /// Reads `read` with the given options.
-    pub fn with_options(read: R, options: Options) -> Self {
+    pub fn with_options(read: R, options: DemuxOptions) -> Self {
         ReadDemuxer {
             demux: Demuxer::with_options(options),
             read,

@@ -17,7 +17,7 @@ use futures_core::Stream;
 use tokio::io::AsyncRead;
 use tokio_util::codec::Decoder;
 
-use crate::demux::{Demuxer, Event, FragmentAssembler, Options};
+use crate::demux::{DemuxOptions, Demuxer, Event, FragmentAssembler};
 use crate::error::Error;
 use crate::frame::{Fragment, Frame};
 use crate::Status;
@@ -55,11 +55,11 @@ pub struct AsyncDemuxer<R> {
 impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
     /// Reads `read` with default options.
     pub fn new(read: R) -> Self {
-        Self::with_options(read, Options::default())
+        Self::with_options(read, DemuxOptions::default())
     }
 
     /// Reads `read` with the given options.
-    pub fn with_options(read: R, options: Options) -> Self {
+    pub fn with_options(read: R, options: DemuxOptions) -> Self {
         AsyncDemuxer { demux: Demuxer::with_options(options), read, read_size: MIN_READ, failed: false }
     }
 
@@ -171,20 +171,22 @@ impl<R: AsyncRead + Unpin> Stream for AsyncFragments<R> {
 
 /// A `tokio_util::codec::Decoder` over the same core, for `FramedRead`.
 ///
-/// Items are `Result<Event, Error>` so that truncation, reported at the end, does not end the
-/// stream before the cut fragment closes; the codec's own error type is `std::io::Error`.
+/// Items are the core's events; errors are the crate's [`Error`]. Truncation is held back
+/// until the events that close the cut fragment are out, then ends the stream as its last
+/// item, so that `FramedRead` (which ends at a decoder's first error) delivers them. I/O
+/// errors of the reader come out as [`ErrorKind::Io`](crate::ErrorKind::Io), message kept.
 /// Bytes handed to `decode` are taken whole (zero-copy: frames are slices of them).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
+/// # async fn main() -> Result<(), kinesis_video_parser::Error> {
 /// use futures::StreamExt;
 /// use kinesis_video_parser::{Event, KvsCodec};
 /// let file = tokio::fs::File::open("testdata/kvs_like.mkv").await?;
 /// let mut events = tokio_util::codec::FramedRead::new(file, KvsCodec::new());
 /// let mut frames = 0;
-/// while let Some(item) = events.next().await {
-///     if let Ok(Event::Frame(_)) = item? {
+/// while let Some(event) = events.next().await {
+///     if let Event::Frame(_) = event? {
 ///         frames += 1;
 ///     }
 /// }
@@ -196,6 +198,8 @@ impl<R: AsyncRead + Unpin> Stream for AsyncFragments<R> {
 pub struct KvsCodec {
     demux: Demuxer,
     finished: bool,
+    /// The truncation error, handed out once the closing events are.
+    truncation: Option<Error>,
 }
 
 impl KvsCodec {
@@ -205,32 +209,35 @@ impl KvsCodec {
     }
 
     /// A codec with the given options.
-    pub fn with_options(options: Options) -> Self {
-        KvsCodec { demux: Demuxer::with_options(options), finished: false }
+    pub fn with_options(options: DemuxOptions) -> Self {
+        KvsCodec { demux: Demuxer::with_options(options), finished: false, truncation: None }
     }
 
-    fn next_item(&mut self) -> Option<Result<Event, Error>> {
-        match self.demux.poll() {
-            Ok(Status::Ready(ev)) => Some(Ok(ev)),
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
+    fn next_item(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            match self.demux.poll() {
+                Ok(Status::Ready(ev)) => return Ok(Some(ev)),
+                Ok(Status::NeedMore(_)) => return Ok(None),
+                Ok(Status::Done) => return self.truncation.take().map_or(Ok(None), Err),
+                Err(e) => self.truncation = Some(e),
+            }
         }
     }
 }
 
 impl Decoder for KvsCodec {
-    type Item = Result<Event, Error>;
-    type Error = std::io::Error;
+    type Item = Event;
+    type Error = Error;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Event>, Error> {
         if !src.is_empty() {
             let b: Bytes = src.split().freeze();
             self.demux.push(b);
         }
-        Ok(self.next_item())
+        self.next_item()
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Event>, Error> {
         if !src.is_empty() {
             let b: Bytes = src.split().freeze();
             self.demux.push(b);
@@ -239,6 +246,6 @@ impl Decoder for KvsCodec {
             self.finished = true;
             self.demux.finish();
         }
-        Ok(self.next_item())
+        self.next_item()
     }
 }

@@ -104,8 +104,6 @@ pub struct Tag {
 pub(crate) struct TagBuilder {
     tag: Option<Tag>,
     open: Vec<SimpleTag>,
-    /// SimpleTags started since the last `take_count` (for the per-fragment limit).
-    pub started: usize,
 }
 
 impl TagBuilder {
@@ -122,7 +120,6 @@ impl TagBuilder {
                 }
             }
             ids::SIMPLE_TAG => {
-                self.started += 1;
                 self.open.push(SimpleTag {
                     name: String::new(),
                     language: None,

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::StreamExt;
-use kinesis_video_parser::{AsyncDemuxer, Error, Event, KvsCodec, Options};
+use kinesis_video_parser::{AsyncDemuxer, DemuxOptions, Error, Event, KvsCodec};
 use tokio::io::{AsyncRead, ReadBuf};
 
 pub struct Pieces {
@@ -43,12 +43,20 @@ impl AsyncRead for Pieces {
 type Events = Vec<Result<Event, Error>>;
 
 /// Events through `AsyncDemuxer` and through `FramedRead<_, KvsCodec>`.
-pub fn events(data: &[u8], sizes: &[usize], opts: Options) -> (Events, Events) {
+pub fn events(data: &[u8], sizes: &[usize], opts: DemuxOptions) -> (Events, Events) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     rt.block_on(async {
-        let stream: Vec<_> = AsyncDemuxer::with_options(Pieces::new(data, sizes), opts.clone()).collect().await;
+        let stream: Vec<_> = AsyncDemuxer::with_options(Pieces::new(data, sizes), opts).collect().await;
         let framed = tokio_util::codec::FramedRead::new(Pieces::new(data, sizes), KvsCodec::with_options(opts));
-        let codec: Vec<_> = framed.map(|r| r.expect("no I/O error from memory")).collect().await;
+        // The codec hands truncation out last (so that `FramedRead` delivers the closing
+        // events): put it back where the core reports it, right after the last frame.
+        let mut codec: Vec<_> = framed.collect().await;
+        if let Some(Err(e)) = codec.last() {
+            assert!(e.is_truncation(), "no I/O error from memory: {e}");
+            let e = codec.pop().unwrap();
+            let at = stream.iter().position(Result::is_err).expect("the core reports the truncation too");
+            codec.insert(at, e);
+        }
         (stream, codec)
     })
 }

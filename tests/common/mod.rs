@@ -1,4 +1,5 @@
-//! Test helpers shared by every integration test (and, later, by the async adapters).
+//! Test helpers shared by every integration test: every core test also runs through
+//! `poll_ref`, mixed polls and (with `tokio`) both async adapters.
 #![allow(dead_code)]
 
 pub mod build;
@@ -6,7 +7,7 @@ pub mod build;
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use kinesis_video_parser::{Demuxer, Error, Event, Fragment, FragmentAssembler, Options, ReadDemuxer, Status};
+use kinesis_video_parser::{DemuxOptions, Demuxer, Error, Event, Fragment, FragmentAssembler, ReadDemuxer, Status};
 
 /// `../shared/testdata`, or `$KVS_TESTDATA`. `None` (with a loud notice) when missing;
 /// with `KVS_REQUIRE_SHARED_TESTDATA=1` a missing corpus fails the test instead.
@@ -41,14 +42,14 @@ pub fn own_file(name: &str) -> Vec<u8> {
 /// (cycled), through the I/O-free core. Each piece is copied into its own buffer, like
 /// data arriving from a network.
 pub fn events_chunked(data: &[u8], sizes: &[usize]) -> Vec<Result<Event, Error>> {
-    events_chunked_with(data, sizes, Options::default())
+    events_chunked_with(data, sizes, DemuxOptions::default())
 }
 
-pub fn events_chunked_with(data: &[u8], sizes: &[usize], opts: Options) -> Vec<Result<Event, Error>> {
-    let out = events_core(data, sizes, opts.clone(), Api::Owned);
+pub fn events_chunked_with(data: &[u8], sizes: &[usize], opts: DemuxOptions) -> Vec<Result<Event, Error>> {
+    let out = events_core(data, sizes, opts, Api::Owned);
     // The lending API must give the same events, used alone or mixed with `poll`.
     for api in [Api::Lent, Api::Mixed] {
-        let lent = events_core(data, sizes, opts.clone(), api);
+        let lent = events_core(data, sizes, opts, api);
         assert!(lent == out, "{api:?} differs from poll (pieces {:?})", &sizes[..sizes.len().min(4)]);
     }
     // The async adapters run the same core: with the `tokio` feature, every test that parses
@@ -76,7 +77,7 @@ enum Api {
     Mixed,
 }
 
-fn events_core(data: &[u8], sizes: &[usize], opts: Options, api: Api) -> Vec<Result<Event, Error>> {
+fn events_core(data: &[u8], sizes: &[usize], opts: DemuxOptions, api: Api) -> Vec<Result<Event, Error>> {
     let mut d = Demuxer::with_options(opts);
     let mut out = Vec::new();
     let mut pos = 0;
