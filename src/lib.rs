@@ -15,7 +15,7 @@
 //! | input in memory, each frame used before the next | [`Demuxer::poll_ref`]: the same events, each payload lent in place (`&[u8]`), no reference count per frame (header stripping aside) |
 //! | a `std::io::Read` (file, stdin, blocking HTTP body) | [`ReadDemuxer`]: an `Iterator` of events, frames or fragments |
 //! | a tokio `AsyncRead` (feature `tokio`) | `AsyncDemuxer`: a `Stream` of events, frames or fragments; `KvsCodec` for `FramedRead` |
-//! | whole fragments rather than single frames | [`FragmentAssembler`], or [`ReadDemuxer::fragments`] |
+//! | whole fragments rather than single frames | [`FragmentAssembler`], [`ReadDemuxer::fragments`], or [`Fragments`] over any event iterator or stream |
 //! | the raw element tree (tools) | [`ElementReader`] |
 //! | one playable file from a GetMedia body | [`merge::merge`], [`merge::Merger`] |
 //! | the frames between two times as a file | [`clip::clip`] |
@@ -71,9 +71,10 @@ pub use ebml::reader::Damage;
 pub use ebml::{ElementEvent, ElementHeader, ElementId, ElementReader};
 pub use error::{Error, ErrorKind, Limit, Result};
 pub use frame::{Fragment, FragmentMeta, FragmentTag, Frame, FrameRef, TagPosition};
-pub use io::read::{Fragments, Frames, ReadDemuxer};
+pub use io::items::{Fragments, Frames};
+pub use io::read::ReadDemuxer;
 #[cfg(feature = "tokio")]
-pub use io::tokio::{AsyncDemuxer, AsyncFragments, AsyncFrames, KvsCodec};
+pub use io::tokio::{AsyncDemuxer, KvsCodec};
 pub use kvs::{FragmentNumber, KvsMetadata, KvsTimestamp};
 pub use limits::Limits;
 pub use mkv::{

@@ -5,9 +5,9 @@ use std::io::{ErrorKind as IoKind, Read};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::demux::{DemuxOptions, Demuxer, Event, FragmentAssembler};
+use crate::demux::{DemuxOptions, Demuxer, Event};
 use crate::error::Error;
-use crate::frame::{Fragment, Frame};
+use crate::io::items::{Fragments, Frames};
 use crate::Status;
 
 /// Default size of one read: 64 KiB.
@@ -137,13 +137,13 @@ impl<R: Read> ReadDemuxer<R> {
     }
 
     /// Only the frames (other events are dropped; truncation is still an `Err`).
-    pub fn frames(self) -> Frames<R> {
-        Frames(self)
+    pub fn frames(self) -> Frames<Self> {
+        Frames::new(self)
     }
 
     /// Whole fragments.
-    pub fn fragments(self) -> Fragments<R> {
-        Fragments { inner: self, asm: FragmentAssembler::new() }
+    pub fn fragments(self) -> Fragments<Self> {
+        Fragments::new(self)
     }
 
     /// Reads once (at end of input, finishes the core). Out of line: `next` stays small
@@ -188,49 +188,6 @@ impl<R: Read> Iterator for ReadDemuxer<R> {
                     if let Err(e) = self.fill() {
                         self.failed = true;
                         return Some(Err(e));
-                    }
-                }
-                Err(e) => return Some(Err(e)),
-            }
-        }
-    }
-}
-
-/// Frame-at-a-time iterator; see [`ReadDemuxer::frames`].
-#[derive(Debug)]
-pub struct Frames<R>(ReadDemuxer<R>);
-
-impl<R: Read> Iterator for Frames<R> {
-    type Item = Result<Frame, Error>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            match self.0.next()? {
-                Ok(Event::Frame(f)) => return Some(Ok(f)),
-                Ok(_) => {}
-                Err(e) => return Some(Err(e)),
-            }
-        }
-    }
-}
-
-/// Whole-fragment iterator; see [`ReadDemuxer::fragments`].
-#[derive(Debug)]
-pub struct Fragments<R> {
-    inner: ReadDemuxer<R>,
-    asm: FragmentAssembler,
-}
-
-impl<R: Read> Iterator for Fragments<R> {
-    type Item = Result<Fragment, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            match self.inner.next()? {
-                Ok(ev) => {
-                    if let Some(f) = self.asm.push(ev) {
-                        return Some(Ok(f));
                     }
                 }
                 Err(e) => return Some(Err(e)),

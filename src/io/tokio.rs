@@ -17,9 +17,9 @@ use futures_core::Stream;
 use tokio::io::AsyncRead;
 use tokio_util::codec::Decoder;
 
-use crate::demux::{DemuxOptions, Demuxer, Event, FragmentAssembler};
+use crate::demux::{DemuxOptions, Demuxer, Event};
 use crate::error::Error;
-use crate::frame::{Fragment, Frame};
+use crate::io::items::{Fragments, Frames};
 use crate::Status;
 
 const MIN_READ: usize = 8 * 1024;
@@ -69,13 +69,13 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
     }
 
     /// Only the frames (truncation is still an `Err` item).
-    pub fn frames(self) -> AsyncFrames<R> {
-        AsyncFrames(self)
+    pub fn frames(self) -> Frames<Self> {
+        Frames::new(self)
     }
 
     /// Whole fragments.
-    pub fn fragments(self) -> AsyncFragments<R> {
-        AsyncFragments { inner: self, asm: FragmentAssembler::new() }
+    pub fn fragments(self) -> Fragments<Self> {
+        Fragments::new(self)
     }
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
@@ -118,54 +118,6 @@ impl<R: AsyncRead + Unpin> Stream for AsyncDemuxer<R> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_event(cx)
-    }
-}
-
-/// Frames only; see [`AsyncDemuxer::frames`].
-#[derive(Debug)]
-pub struct AsyncFrames<R>(AsyncDemuxer<R>);
-
-impl<R: AsyncRead + Unpin> Stream for AsyncFrames<R> {
-    type Item = Result<Frame, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            match this.0.poll_event(cx) {
-                Poll::Ready(Some(Ok(Event::Frame(f)))) => return Poll::Ready(Some(Ok(f))),
-                Poll::Ready(Some(Ok(_))) => {}
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-/// Whole fragments; see [`AsyncDemuxer::fragments`].
-#[derive(Debug)]
-pub struct AsyncFragments<R> {
-    inner: AsyncDemuxer<R>,
-    asm: FragmentAssembler,
-}
-
-impl<R: AsyncRead + Unpin> Stream for AsyncFragments<R> {
-    type Item = Result<Fragment, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            match this.inner.poll_event(cx) {
-                Poll::Ready(Some(Ok(ev))) => {
-                    if let Some(f) = this.asm.push(ev) {
-                        return Poll::Ready(Some(Ok(f)));
-                    }
-                }
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
     }
 }
 

@@ -1,0 +1,407 @@
+//! The I/O-free core: element events in, Matroska/KVS events out.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::ebml::reader::HotCluster;
+use crate::ebml::{ElementEvent, ElementReader};
+use crate::error::Error;
+use crate::frame::FragmentMeta;
+use crate::limits::Limits;
+use crate::mkv::ids;
+use crate::mkv::{HeaderBuilder, InfoBuilder, SegmentInfo, TagBuilder, Track, TrackBuilder};
+use crate::Status;
+
+mod assembler;
+mod blocks;
+mod event;
+mod fragment;
+mod hot;
+
+pub use assembler::FragmentAssembler;
+use blocks::{whole_element, BlockTiming, BlockTrack, GroupState, Lace};
+pub use event::{Event, EventRef};
+use fragment::FragState;
+use hot::Hot;
+
+/// Demuxer settings.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DemuxOptions {
+    /// Memory and structure bounds.
+    pub limits: Limits,
+    /// Verify CRC-32 elements (off by default); a mismatch is reported as damage.
+    pub verify_crc: bool,
+}
+
+impl DemuxOptions {
+    /// Sets the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Turns CRC-32 verification on or off.
+    pub fn with_crc_verification(mut self, on: bool) -> Self {
+        self.verify_crc = on;
+        self
+    }
+}
+
+/// The I/O-free core: push bytes, poll events, finish.
+///
+/// ```
+/// use kinesis_video_parser::{Demuxer, Event, Status};
+/// let mut d = Demuxer::new();
+/// // An EBML header, then an unknown-size Segment and Cluster holding one SimpleBlock.
+/// let stream: &[u8] = &[
+///     0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x82, 0x81, b'x',
+///     0x18, 0x53, 0x80, 0x67, 0xFF,
+///     0x1F, 0x43, 0xB6, 0x75, 0xFF, 0xE7, 0x81, 0x0A,
+///     0xA3, 0x86, 0x81, 0x00, 0x05, 0x80, 0xCA, 0xFE,
+/// ];
+/// for b in stream {
+///     d.push(vec![*b]); // one byte at a time works too
+/// }
+/// d.finish();
+/// let mut frames = vec![];
+/// while let Status::Ready(ev) = d.poll()? {
+///     if let Event::Frame(f) = ev {
+///         frames.push(f);
+///     }
+/// }
+/// assert_eq!(frames.len(), 1);
+/// assert_eq!(frames[0].pts_ns, 15_000_000); // (10 + 5) ticks × 1 ms
+/// assert_eq!(&frames[0].data[..], &[0xCA, 0xFE]);
+/// # Ok::<(), kinesis_video_parser::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Demuxer {
+    reader: ElementReader,
+    limits: Limits,
+    out: VecDeque<Event>,
+    /// The laced block whose frames are being handed out (after `out`, before any input).
+    lace: Lace,
+    /// Where each frame of that block lies in its body: (offset, length).
+    lace_spans: Vec<(usize, usize)>,
+    /// Bytes of input that the frame last lent by `poll_ref` still occupies: consumed at
+    /// the next poll, so that the frame could borrow them in place.
+    lent: usize,
+    /// The payload of a queued frame that `poll_ref` lent (released at the next poll).
+    held: Bytes,
+    /// The open Cluster while the reader is quiet in it (cleared by every element event).
+    hot: Option<HotCluster>,
+    /// The input ended inside an element: open elements are being closed.
+    cut: bool,
+    /// That truncation error, held back while what had fully arrived before it is handed out.
+    truncation: Option<Error>,
+    done: bool,
+    header: Option<HeaderBuilder>,
+    info_builder: Option<InfoBuilder>,
+    info: Arc<SegmentInfo>,
+    tracks_building: Option<Vec<Arc<Track>>>,
+    track_builder: Option<TrackBuilder>,
+    /// Damage happened while the current TrackEntry was open: it is not used.
+    track_damaged: bool,
+    tracks: Arc<[Arc<Track>]>,
+    /// `tracks` as the block path needs them (kept in step by `set_tracks`).
+    block_tracks: Vec<BlockTrack>,
+    announced: Vec<Arc<Track>>,
+    cluster_open: bool,
+    cluster_timestamp: u64,
+    group: Option<GroupState>,
+    tag_builder: TagBuilder,
+    tags_offset: u64,
+    frag: Option<FragState>,
+    next_index: u64,
+}
+
+impl Default for Demuxer {
+    fn default() -> Self {
+        Demuxer::new()
+    }
+}
+
+impl Demuxer {
+    /// A demuxer with default [`DemuxOptions`].
+    pub fn new() -> Self {
+        Demuxer::with_options(DemuxOptions::default())
+    }
+
+    /// A demuxer with the given options.
+    pub fn with_options(options: DemuxOptions) -> Self {
+        Demuxer {
+            reader: ElementReader::new(options.limits)
+                .with_crc_verification(options.verify_crc)
+                .with_skipped_subtrees(&[ids::CUES, ids::SEEK_HEAD]),
+            limits: options.limits,
+            out: VecDeque::new(),
+            lace: Lace::default(),
+            lace_spans: Vec::new(),
+            lent: 0,
+            held: Bytes::new(),
+            hot: None,
+            cut: false,
+            truncation: None,
+            done: false,
+            header: None,
+            info_builder: None,
+            info: Arc::new(SegmentInfo::default()),
+            tracks_building: None,
+            track_builder: None,
+            track_damaged: false,
+            tracks: Arc::from(Vec::new()),
+            block_tracks: Vec::new(),
+            announced: Vec::new(),
+            cluster_open: false,
+            cluster_timestamp: 0,
+            group: None,
+            tag_builder: TagBuilder::default(),
+            tags_offset: 0,
+            frag: None,
+            next_index: 0,
+        }
+    }
+
+    /// Appends input: any size, down to one byte. Bodies inside one piece are handed out
+    /// as zero-copy slices of it.
+    pub fn push(&mut self, bytes: impl Into<Bytes>) {
+        self.reader.push(bytes.into());
+    }
+
+    /// Declares the end of input. After this, a shortfall is reported as truncation.
+    pub fn finish(&mut self) {
+        self.reader.finish();
+    }
+
+    /// Absolute offset of the next byte the parser will read.
+    pub fn position(&self) -> u64 {
+        self.reader.position() + self.lent as u64
+    }
+
+    /// Bytes pushed but not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.reader.buffered() - self.lent
+    }
+
+    /// The tracks of the current document.
+    pub fn tracks(&self) -> &[Arc<Track>] {
+        &self.tracks
+    }
+
+    /// The same list, shared (a cheap clone that outlives a borrow of the demuxer).
+    pub(crate) fn shared_tracks(&self) -> &Arc<[Arc<Track>]> {
+        &self.tracks
+    }
+
+    /// Metadata of the fragment being read (KVS tags seen so far), if one is open.
+    pub fn current_fragment(&self) -> Option<&FragmentMeta> {
+        self.frag.as_ref().map(|f| &*f.meta)
+    }
+
+    /// The next event; `NeedMore` when the input runs short; `Done` at the end.
+    ///
+    /// # Errors
+    /// Only [`ErrorKind::Truncated`], once, after [`finish`](Self::finish) when the input
+    /// ended inside an element. Polling may continue after it: the cut fragment is then
+    /// closed (incomplete) and `Done` follows. Damage is not an error: it is an
+    /// [`Event::Damage`], and parsing resumes after it.
+    #[inline]
+    pub fn poll(&mut self) -> Result<Status<Event>, Error> {
+        // The frames of a lace after its first take this small path, which inlines into
+        // the caller: nothing to read, one frame to build where it is consumed.
+        if self.lace.is_open() && self.out.is_empty() {
+            return Ok(Status::Ready(Event::Frame(self.next_laced())));
+        }
+        self.poll_input()
+    }
+
+    /// [`poll`](Self::poll) past the lace: queued events, the SimpleBlock fast path, the
+    /// general path.
+    #[inline(never)]
+    fn poll_input(&mut self) -> Result<Status<Event>, Error> {
+        // What `poll_ref` left lent or held (a lace it finished keeps its body until then).
+        if self.lent != 0 || !self.held.is_empty() || (!self.lace.body.is_empty() && !self.lace.is_open()) {
+            self.settle();
+        }
+        loop {
+            if let Some(ev) = self.out.pop_front() {
+                return Ok(Status::Ready(ev));
+            }
+            if self.lace.is_open() {
+                return Ok(Status::Ready(Event::Frame(self.next_laced())));
+            }
+            if self.done {
+                return Ok(Status::Done);
+            }
+            // The hot path: an unlaced SimpleBlock takes one reference count on the input,
+            // for its payload.
+            match self.hot_block() {
+                Hot::Unlaced(h, bh) => {
+                    let Some(t) = self.hot_timing(&h, bh) else { continue };
+                    let payload = self.reader.take_simple_block(&h, bh.len);
+                    // Built where it is returned: no copy of the frame on the way.
+                    return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, payload, None))));
+                }
+                Hot::Taken => continue,
+                Hot::Miss => {}
+            }
+            if let Some(n) = self.next_element()? {
+                return Ok(Status::NeedMore(n));
+            }
+        }
+    }
+
+    /// Like [`poll`](Self::poll), but a frame's payload is lent instead of handed out as
+    /// [`Bytes`]: it borrows the input in place, and is valid until the next call on this
+    /// demuxer (the borrow checker enforces it). No reference count is taken or dropped
+    /// per frame (but for the shared `prefix` of a track that strips headers), which makes
+    /// this the fastest way through input already in memory, for a
+    /// caller that uses each frame (decodes, hashes, copies it) before asking for the next.
+    /// [`FrameRef::to_owned_frame`](crate::FrameRef::to_owned_frame) keeps one.
+    ///
+    /// Events, their order and their values are exactly those of `poll`, and the two may
+    /// be mixed. The bytes a lent frame occupies stay queued until the next poll consumes
+    /// them; [`position`](Self::position) and [`buffered`](Self::buffered) already count
+    /// them as consumed.
+    ///
+    /// ```
+    /// use kinesis_video_parser::{Demuxer, Event, Status};
+    /// let mut d = Demuxer::new();
+    /// d.push(vec![
+    ///     0x1A, 0x45, 0xDF, 0xA3, 0x80, 0x18, 0x53, 0x80, 0x67, 0xFF, // EBML header, Segment
+    ///     0x1F, 0x43, 0xB6, 0x75, 0xFF, 0xE7, 0x81, 0x00, // Cluster, Timestamp 0
+    ///     0xA3, 0x86, 0x81, 0x00, 0x00, 0x80, 0xCA, 0xFE, // SimpleBlock: track 1, key
+    /// ]);
+    /// d.finish();
+    /// let mut payloads = vec![];
+    /// while let Status::Ready(ev) = d.poll_ref()? {
+    ///     if let Event::Frame(f) = ev {
+    ///         payloads.push(f.data.to_vec()); // f.data: &[u8], borrowed from the input
+    ///     }
+    /// }
+    /// assert_eq!(payloads, [vec![0xCA, 0xFE]]);
+    /// # Ok::<(), kinesis_video_parser::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`poll`](Self::poll).
+    #[inline]
+    pub fn poll_ref(&mut self) -> Result<Status<EventRef<'_>>, Error> {
+        if self.lace.is_open() && self.out.is_empty() {
+            return Ok(Status::Ready(Event::Frame(self.next_laced_ref())));
+        }
+        self.poll_ref_input()
+    }
+
+    /// Consumes what the last lent frame occupied, and releases what was held for it
+    /// (nothing, unless the last poll was a `poll_ref`).
+    fn settle(&mut self) {
+        if self.lent != 0 {
+            self.reader.skip_lent(self.lent);
+            self.lent = 0;
+        }
+        if !self.held.is_empty() {
+            self.held = Bytes::new();
+        }
+        if !self.lace.is_open() && !self.lace.body.is_empty() {
+            self.lace.body = Bytes::new();
+        }
+    }
+
+    /// [`poll_ref`](Self::poll_ref) past the lace: as [`poll_input`](Self::poll_input), the
+    /// SimpleBlock fast path lending the block's bytes in place.
+    #[inline(never)]
+    fn poll_ref_input(&mut self) -> Result<Status<EventRef<'_>>, Error> {
+        self.settle();
+        loop {
+            if let Some(ev) = self.out.pop_front() {
+                return Ok(Status::Ready(match ev.non_frame() {
+                    Ok(ev) => ev,
+                    Err(mut f) => {
+                        self.held = std::mem::take(&mut f.data);
+                        Event::Frame(f.map_data(|_| &self.held[..]))
+                    }
+                }));
+            }
+            if self.lace.is_open() {
+                return Ok(Status::Ready(Event::Frame(self.next_laced_ref())));
+            }
+            if self.done {
+                return Ok(Status::Done);
+            }
+            // The hot path: an unlaced SimpleBlock is lent in place, and consumed by the
+            // next poll.
+            match self.hot_block() {
+                Hot::Unlaced(h, bh) => {
+                    let Some(t) = self.hot_timing(&h, bh) else { continue };
+                    let (data, occupied) = self.reader.peeked_simple_block(&h, bh.len);
+                    self.lent = occupied;
+                    return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, data, None))));
+                }
+                Hot::Taken => continue,
+                Hot::Miss => {}
+            }
+            if let Some(n) = self.next_element()? {
+                return Ok(Status::NeedMore(n));
+            }
+        }
+    }
+
+    /// The general path, kept out of line so that the hot path above stays small: one
+    /// element event from the reader, applied. `Some(n)` when the reader needs more input
+    /// (at least `n` bytes), which `poll` then returns as `NeedMore`.
+    #[inline(never)]
+    fn next_element(&mut self) -> Result<Option<usize>, Error> {
+        self.hot = None;
+        if let Some(e) = self.truncation.take() {
+            return Err(e);
+        }
+        match self.reader.poll() {
+            Ok(Status::Ready(ev)) => self.on_element(ev),
+            Ok(Status::NeedMore(n)) => return Ok(Some(n)),
+            Ok(Status::Done) => {
+                let end = self.reader.position();
+                self.close_fragment(end);
+                self.done = true;
+            }
+            Err(e) => return self.on_truncation(e),
+        }
+        Ok(None)
+    }
+
+    /// The input ended inside an element. What had fully arrived before the cut (the Block
+    /// of an open BlockGroup: its frames, or its damage) is handed out before the error;
+    /// after it, open elements only close, and what they cut is not used.
+    #[cold]
+    fn on_truncation(&mut self, e: Error) -> Result<Option<usize>, Error> {
+        self.cut = true;
+        if let Some(f) = &mut self.frag {
+            f.meta.truncated = true;
+        }
+        // A TrackEntry cut short is not a track (as one cut by damage).
+        self.track_damaged |= self.track_builder.is_some();
+        if let Some(mut g) = self.group.take() {
+            if let Some((bh, data)) = g.block.take() {
+                self.queue_block(&bh, data, Some(&g));
+            }
+        }
+        if self.out.is_empty() && !self.lace.is_open() {
+            return Err(e);
+        }
+        self.truncation = Some(e);
+        Ok(None)
+    }
+
+    fn on_element(&mut self, ev: ElementEvent) {
+        match ev {
+            ElementEvent::Start(h) => self.on_start(h),
+            ElementEvent::End(h, end) => self.on_end(h, end),
+            ElementEvent::Data(h, data) => self.on_data(h, data),
+            ElementEvent::Skipped(_) => {}
+            ElementEvent::Damage(d) => self.damage(d),
+        }
+    }
+}
