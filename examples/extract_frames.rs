@@ -19,67 +19,70 @@ use std::time::Instant;
 
 use kinesis_video_parser::decode::{DecodeError, DecodeOptions, ImageExtractor, Mode, Picture};
 
-const USAGE: &str = "usage: extract_frames [--track N] [--keyframes-only] [--every SECONDS] [--width W] \
-[--format png|jpeg] [--threads N] [--json] <INPUT | -> <OUTDIR>";
-
+/// Decodes a KVS / Matroska stream's video to PNG or JPEG images, with `frames.jsonl`.
+#[derive(clap::Parser)]
+#[command(name = "extract_frames")]
 struct Args {
-    opts: DecodeOptions,
-    jpeg: bool,
+    /// Track to decode (default: the first video track).
+    #[arg(long, value_name = "N")]
+    track: Option<u64>,
+    /// Decode keyframes only (other frames are not decoded at all).
+    #[arg(long)]
+    keyframes_only: bool,
+    /// At most one image per this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    every: Option<f64>,
+    /// Output width (the aspect ratio is kept).
+    #[arg(long, value_name = "W")]
+    width: Option<u32>,
+    /// Image format.
+    #[arg(long, value_enum, default_value = "png")]
+    format: Format,
+    /// Decoder threads (0: FFmpeg's choice).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+    /// Also print each `frames.jsonl` line on stdout.
+    #[arg(long)]
     json: bool,
+    /// The input file, or `-` for stdin.
+    #[arg(value_name = "INPUT | -")]
     input: String,
+    /// Where the images and `frames.jsonl` go (created if missing).
+    #[arg(value_name = "OUTDIR")]
     outdir: PathBuf,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut opts = DecodeOptions::default();
-    let (mut jpeg, mut json) = (false, false);
-    let mut paths = Vec::new();
-    let mut it = std::env::args().skip(1);
-    let value = |it: &mut std::iter::Skip<std::env::Args>, name: &str| it.next().ok_or(format!("{name} needs a value"));
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--track" => opts.track = Some(value(&mut it, "--track")?.parse().map_err(|_| "--track needs a number")?),
-            "--keyframes-only" => opts.mode = Mode::Keyframes,
-            "--every" => {
-                let s: f64 = value(&mut it, "--every")?.parse().map_err(|_| "--every needs seconds")?;
-                if !(s > 0.0 && s.is_finite()) {
-                    return Err("--every needs a positive number of seconds".into());
-                }
-                opts.mode = Mode::Every((s * 1e9).round() as u64);
-            }
-            "--width" => opts.width = Some(value(&mut it, "--width")?.parse().map_err(|_| "--width needs a number")?),
-            "--format" => {
-                jpeg = match value(&mut it, "--format")?.as_str() {
-                    "png" => false,
-                    "jpeg" | "jpg" => true,
-                    f => return Err(format!("unknown format {f}")),
-                }
-            }
-            "--threads" => {
-                opts.threads = value(&mut it, "--threads")?.parse().map_err(|_| "--threads needs a number")?
-            }
-            "--json" => json = true,
-            "-h" | "--help" => return Err(String::new()),
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            _ => paths.push(a),
-        }
+/// `--format`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// PNG.
+    Png,
+    /// JPEG.
+    #[value(alias = "jpg")]
+    Jpeg,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err("needs a positive number of seconds".into()),
     }
-    let [input, outdir]: [String; 2] =
-        paths.try_into().map_err(|_| "need an input and an output directory".to_string())?;
-    Ok(Args { opts, jpeg, json, input, outdir: outdir.into() })
+}
+
+impl Args {
+    fn decode_options(&self) -> DecodeOptions {
+        let mode = match self.every {
+            Some(s) => Mode::Every((s * 1e9).round() as u64),
+            None if self.keyframes_only => Mode::Keyframes,
+            None => Mode::default(),
+        };
+        DecodeOptions { mode, width: self.width, threads: self.threads, track: self.track, ..DecodeOptions::default() }
+    }
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("extract_frames: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit 2 (clap's convention, and this tool's contract); --help exits 0.
+    let args = <Args as clap::Parser>::parse();
     match run(&args) {
         Ok(code) => code,
         Err(e) => {
@@ -97,7 +100,7 @@ fn run(args: &Args) -> io::Result<ExitCode> {
     let mut stdout = io::stdout().lock();
     let progress = io::stderr().is_terminal();
     let start = Instant::now();
-    let mut frames = ImageExtractor::new(input, args.opts);
+    let mut frames = ImageExtractor::new(input, args.decode_options());
     let mut index = 0u64;
     while let Some(item) = frames.next() {
         let img = match item {
@@ -111,7 +114,7 @@ fn run(args: &Args) -> io::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         };
-        let name = format!("{index:06}.{}", if args.jpeg { "jpg" } else { "png" });
+        let name = format!("{index:06}.{}", if args.format == Format::Jpeg { "jpg" } else { "png" });
         let (w, h) = img.picture.dimensions();
         let saved = match &img.picture {
             Picture::Rgb(i) => i.save(args.outdir.join(&name)),

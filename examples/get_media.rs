@@ -21,17 +21,32 @@ use std::process::ExitCode;
 
 use kinesis_video_parser::aws::{ConsumerError, GetMediaConsumer, StartSelector};
 
-const USAGE: &str = "usage: get_media --stream NAME [--region R] [--endpoint-url URL] \
-[--start now|earliest|fragment:NUMBER|token:TOKEN|producer-ts:EPOCH_MS|server-ts:EPOCH_MS] \
-[--max-fragments N] [--frames] [--json]";
-
+/// Consumes a Kinesis Video stream live: reconnects with backoff and resumes after the last
+/// complete fragment.
+#[derive(clap::Parser)]
+#[command(name = "get_media")]
 struct Args {
+    /// The stream's name.
+    #[arg(long, value_name = "NAME")]
     stream: String,
+    /// AWS region (default: the usual AWS config chain).
+    #[arg(long, value_name = "R")]
     region: Option<String>,
+    /// Endpoint for GetDataEndpoint (tests, VPC endpoints).
+    #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
+    /// Where to start: now, earliest, fragment:NUMBER, token:TOKEN, producer-ts:EPOCH_MS or
+    /// server-ts:EPOCH_MS.
+    #[arg(long, value_name = "SELECTOR", value_parser = parse_start, default_value = "now")]
     start: StartSelector,
+    /// Exit 0 after this many fragments.
+    #[arg(long, value_name = "N")]
     max_fragments: Option<u64>,
+    /// With `--json`, also a `frame` line per frame.
+    #[arg(long)]
     frames: bool,
+    /// JSON Lines (`inspect`'s `fragment` and `frame` lines).
+    #[arg(long)]
     json: bool,
 }
 
@@ -50,51 +65,9 @@ fn parse_start(s: &str) -> Result<StartSelector, String> {
     })
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let mut a = Args {
-        stream: String::new(),
-        region: None,
-        endpoint_url: None,
-        start: StartSelector::Now,
-        max_fragments: None,
-        frames: false,
-        json: false,
-    };
-    let value = |it: &mut std::iter::Skip<std::env::Args>, name: &str| it.next().ok_or(format!("{name} needs a value"));
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--stream" => a.stream = value(&mut it, "--stream")?,
-            "--region" => a.region = Some(value(&mut it, "--region")?),
-            "--endpoint-url" => a.endpoint_url = Some(value(&mut it, "--endpoint-url")?),
-            "--start" => a.start = parse_start(&value(&mut it, "--start")?)?,
-            "--max-fragments" => {
-                a.max_fragments =
-                    Some(value(&mut it, "--max-fragments")?.parse().map_err(|_| "--max-fragments needs a number")?)
-            }
-            "--frames" => a.frames = true,
-            "--json" => a.json = true,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    if a.stream.is_empty() {
-        return Err("--stream is required".into());
-    }
-    Ok(a)
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("get_media: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit 2 (clap's convention, and this tool's contract); --help exits 0.
+    let args = <Args as clap::Parser>::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(run(args))
 }

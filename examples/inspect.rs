@@ -26,36 +26,25 @@ use kinesis_video_parser::{
 };
 use lines::*;
 
-const USAGE: &str = "usage: inspect [--json] [--elements] [--verify-crc] [--async] <FILE | ->";
-
+/// What is in a KVS / Matroska stream: tracks, then one line per fragment.
+#[derive(clap::Parser)]
+#[command(name = "inspect")]
 struct Args {
+    /// JSON Lines (`track`, `frame`, `fragment`, `damage`, then `end`).
+    #[arg(long)]
     json: bool,
+    /// The element tree (offset, ID, name, header size, data size, leaf value).
+    #[arg(long)]
     elements: bool,
+    /// Check CRC-32 elements; a mismatch is reported as damage.
+    #[arg(long)]
     verify_crc: bool,
+    /// Read through the tokio adapter (needs `--features tokio`); the output is identical.
+    #[arg(long = "async")]
     async_io: bool,
+    /// The input file, or `-` for stdin.
+    #[arg(value_name = "FILE | -")]
     input: String,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args { json: false, elements: false, verify_crc: false, async_io: false, input: String::new() };
-    let mut input = None;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--json" => a.json = true,
-            "--elements" => a.elements = true,
-            "--verify-crc" => a.verify_crc = true,
-            "--async" => a.async_io = true,
-            "-h" | "--help" => return Err(String::new()),
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            s => {
-                if input.replace(s.to_owned()).is_some() {
-                    return Err("more than one input".into());
-                }
-            }
-        }
-    }
-    a.input = input.ok_or("no input given")?;
-    Ok(a)
 }
 
 fn open(path: &str) -> io::Result<Box<dyn Read>> {
@@ -67,16 +56,8 @@ fn open(path: &str) -> io::Result<Box<dyn Read>> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("inspect: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit 2 (clap's convention, and this tool's contract); --help exits 0.
+    let args = <Args as clap::Parser>::parse();
     if args.async_io && args.elements {
         eprintln!("inspect: --async applies to the event views, not --elements");
         return ExitCode::from(2);

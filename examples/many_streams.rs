@@ -62,18 +62,23 @@ impl AsyncRead for Idle {
     }
 }
 
+/// Many concurrent streams on one runtime: memory per idle stream, aggregate throughput.
+#[derive(clap::Parser)]
+#[command(name = "many_streams")]
+struct Args {
+    /// How many concurrent streams.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    streams: usize,
+    /// How many copies of the input each stream reads.
+    #[arg(long, value_name = "K", default_value_t = 20)]
+    copies: usize,
+    /// The input each stream reads.
+    #[arg(value_name = "FILE", default_value = "testdata/kvs_like.mkv")]
+    file: String,
+}
+
 fn main() {
-    let mut streams = 1000usize;
-    let mut copies = 20usize;
-    let mut file = String::from("testdata/kvs_like.mkv");
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--streams" => streams = args.next().and_then(|v| v.parse().ok()).expect("--streams N"),
-            "--copies" => copies = args.next().and_then(|v| v.parse().ok()).expect("--copies K"),
-            _ => file = a,
-        }
-    }
+    let Args { streams, copies, file } = <Args as clap::Parser>::parse();
     let data = Arc::new(std::fs::read(&file).expect("input file"));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {

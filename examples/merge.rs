@@ -14,60 +14,57 @@ use std::process::ExitCode;
 use kinesis_video_parser::clip::{clip, ClipOptions, ClipTime};
 use kinesis_video_parser::merge::{merge, MergeOptions};
 
-const USAGE: &str = "usage: merge [--pack-clusters] [--stop-at-mismatch] [--from-ms T] [--to-ms T] \
-[--time pts|producer|server] <INPUT | -> <OUTPUT | ->";
-
+/// Merges a GetMedia body into one playable Matroska stream, or clips a time range of it.
+#[derive(clap::Parser)]
+#[command(name = "merge")]
 struct Args {
-    merge: MergeOptions,
+    /// Re-time clusters so that sparse fragments play back to back.
+    #[arg(long)]
+    pack_clusters: bool,
+    /// End the output at the first document that does not continue the previous one.
+    #[arg(long)]
+    stop_at_mismatch: bool,
+    /// Clip: start (inclusive), ms of `--time`.
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
     from_ms: Option<i64>,
+    /// Clip: end (exclusive), ms of `--time`.
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
     to_ms: Option<i64>,
-    time: ClipTime,
+    /// The clock of `--from-ms` and `--to-ms`.
+    #[arg(long, value_enum, default_value = "pts")]
+    time: Clock,
+    /// The GetMedia body, or `-` for stdin.
+    #[arg(value_name = "INPUT | -")]
     input: String,
+    /// Where the merged stream goes, or `-` for stdout.
+    #[arg(value_name = "OUTPUT | -")]
     output: String,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let mut merge = MergeOptions::default();
-    let (mut from_ms, mut to_ms, mut time) = (None, None, ClipTime::Pts);
-    let mut paths = Vec::new();
-    let num = |v: Option<String>, what: &str| -> Result<i64, String> {
-        v.ok_or(format!("{what} needs a value"))?.parse().map_err(|_| format!("{what} needs a whole number of ms"))
-    };
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--pack-clusters" => merge.pack_clusters = true,
-            "--stop-at-mismatch" => merge.stop_at_mismatch = true,
-            "--from-ms" => from_ms = Some(num(it.next(), "--from-ms")?),
-            "--to-ms" => to_ms = Some(num(it.next(), "--to-ms")?),
-            "--time" => {
-                time = match it.next().as_deref() {
-                    Some("pts") => ClipTime::Pts,
-                    Some("producer") => ClipTime::Producer,
-                    Some("server") => ClipTime::Server,
-                    _ => return Err("--time takes pts, producer or server".into()),
-                }
-            }
-            "-h" | "--help" => return Err(String::new()),
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            _ => paths.push(a),
+/// `--time`: which clock the clip times are on.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Clock {
+    /// Presentation time (Cluster and block timestamps).
+    Pts,
+    /// KVS producer timestamps, epoch ms.
+    Producer,
+    /// KVS server timestamps, epoch ms.
+    Server,
+}
+
+impl From<Clock> for ClipTime {
+    fn from(c: Clock) -> Self {
+        match c {
+            Clock::Pts => ClipTime::Pts,
+            Clock::Producer => ClipTime::Producer,
+            Clock::Server => ClipTime::Server,
         }
     }
-    let [input, output]: [String; 2] = paths.try_into().map_err(|_| "need an input and an output".to_string())?;
-    Ok(Args { merge, from_ms, to_ms, time, input, output })
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("merge: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit 2 (clap's convention, and this tool's contract); --help exits 0.
+    let args = <Args as clap::Parser>::parse();
     match run(&args) {
         Ok(clean) => ExitCode::from(if clean { 0 } else { 1 }),
         Err(e) => {
@@ -98,7 +95,7 @@ fn run(args: &Args) -> io::Result<bool> {
         let opts = ClipOptions {
             from_ns: args.from_ms.map(|ms| ms.saturating_mul(1_000_000)),
             to_ns: args.to_ms.map(|ms| ms.saturating_mul(1_000_000)),
-            time: args.time,
+            time: args.time.into(),
             ..ClipOptions::default()
         };
         let r = clip(input, output, opts)?;
@@ -110,7 +107,12 @@ fn run(args: &Args) -> io::Result<bool> {
         );
         return Ok(!r.damaged && !r.truncated);
     }
-    let r = merge(input, output, args.merge)?;
+    let opts = MergeOptions {
+        pack_clusters: args.pack_clusters,
+        stop_at_mismatch: args.stop_at_mismatch,
+        ..MergeOptions::default()
+    };
+    let r = merge(input, output, opts)?;
     eprintln!(
         "merge: {} documents -> {} segment(s), {} clusters, {} bytes{}",
         r.documents,

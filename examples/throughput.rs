@@ -68,28 +68,27 @@ fn parse_stream(data: &[u8]) -> (u64, u64, u64) {
     (frames, fragments, touched)
 }
 
+/// Parse speed of the frame-at-a-time API: one JSON line with the median of N parses.
+#[derive(clap::Parser)]
+#[command(name = "throughput")]
+struct Args {
+    /// Feed the bytes through a `std::io::Read` of at most 64 KiB per call.
+    #[arg(long, conflicts_with = "borrowed")]
+    stream: bool,
+    /// Parse through `Demuxer::poll_ref` (payloads lent in place).
+    #[arg(long)]
+    borrowed: bool,
+    /// How many parses to take the median of.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// The input file.
+    #[arg(value_name = "FILE")]
+    file: String,
+}
+
 fn main() -> ExitCode {
-    let mut stream = false;
-    let mut borrowed = false;
-    let mut runs = 10u64;
-    let mut file = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--stream" => stream = true,
-            "--borrowed" => borrowed = true,
-            "--runs" => match args.next().and_then(|v| v.parse().ok()).filter(|&n| n > 0) {
-                Some(n) => runs = n,
-                None => return usage("--runs needs a positive number"),
-            },
-            s if s.starts_with("--") => return usage(&format!("unknown option {s}")),
-            _ => file = Some(a),
-        }
-    }
-    let Some(file) = file else { return usage("no file given") };
-    if stream && borrowed {
-        return usage("--stream and --borrowed exclude each other");
-    }
+    // Usage errors exit 2 (clap's convention, and this tool's contract); --help exits 0.
+    let Args { stream, borrowed, runs, file } = <Args as clap::Parser>::parse();
     let data = match std::fs::read(&file) {
         Ok(d) => Bytes::from(d),
         Err(e) => {
@@ -124,9 +123,4 @@ fn main() -> ExitCode {
         .finish();
     println!("{line}");
     ExitCode::SUCCESS
-}
-
-fn usage(msg: &str) -> ExitCode {
-    eprintln!("throughput: {msg}\nusage: throughput [--stream | --borrowed] [--runs N] <FILE>");
-    ExitCode::from(2)
 }
