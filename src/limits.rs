@@ -23,7 +23,7 @@
 /// | `max_depth` | 32 | open master elements at once |
 /// | `max_tracks` | 64 | TrackEntry elements per Tracks |
 /// | `max_tags_per_fragment` | 4096 | SimpleTags collected for one fragment |
-/// | `max_fragment_bytes` | 256 MiB | what one fragment's frames and damage reports hold; a longer fragment is handed out in parts |
+/// | `max_fragment_bytes` | 256 MiB | what collecting one fragment holds (the input it spans, plus 128 bytes a frame or damage report); a longer fragment is handed out in parts |
 ///
 /// ```
 /// use kinesis_video_parser::Limits;
@@ -46,9 +46,9 @@ pub struct Limits {
     pub max_tracks: usize,
     /// Largest number of SimpleTags (nested ones included) kept for one fragment.
     pub max_tags_per_fragment: usize,
-    /// Most bytes that collecting one fragment holds: its frames' payloads plus
-    /// [`FRAME_COST`](Self::FRAME_COST) per frame and [`DAMAGE_COST`](Self::DAMAGE_COST) per
-    /// damage report. A fragment that would hold more (a producer that never starts a new
+    /// Most bytes that collecting one fragment holds, counted as the input it spans (which
+    /// holds every payload of its frames) plus [`FRAME_COST`](Self::FRAME_COST) per frame and
+    /// [`DAMAGE_COST`](Self::DAMAGE_COST) per damage report. A fragment that would hold more (a producer that never starts a new
     /// Cluster) is closed as a part before the frame or damage report that would pass the
     /// bound, and goes on in the next fragment: see
     /// [`FragmentMeta::part`](crate::FragmentMeta::part). A part exceeds the bound by at
