@@ -232,7 +232,7 @@ impl Merger {
             ElementEvent::Data(h, data) => match h.id {
                 ids::TIMESTAMP if self.cluster_open => self.cluster_timestamp(&h, &data),
                 ids::SIMPLE_BLOCK | ids::BLOCK => {
-                    if let (Some(s), Ok(bh)) = (&mut self.span, crate::ebml::vint::block_header(&data)) {
+                    if let (Some(s), Ok(bh)) = (&mut self.span, crate::mkv::block::header(&data)) {
                         let t = i64::from(bh.timestamp);
                         s.min = s.min.min(t);
                         s.max = s.max.max(t);

@@ -3,12 +3,12 @@
 use bytes::Bytes;
 
 use crate::ebml::reader::Damage;
-use crate::ebml::vint::{self, BlockHeader};
 use crate::ebml::ElementHeader;
 use crate::error::{Error, ErrorKind};
 use crate::frame::{Frame, FrameRef};
 use crate::limits::Limits;
 use crate::mkv::block::{self, FLAG_DISCARDABLE, FLAG_INVISIBLE, FLAG_KEY};
+use crate::mkv::BlockHeader;
 use crate::mkv::Track;
 
 use super::{Demuxer, Event};
@@ -130,28 +130,33 @@ pub(super) struct GroupState {
 impl Demuxer {
     /// Splits a complete block into frames and queues them.
     pub(super) fn queue_block(&mut self, h: &ElementHeader, data: Bytes, group: Option<&GroupState>) {
-        if let Some(frame) = self.block_frames(h, data, group) {
+        if let Some(frame) = self.block_frames(h, data, group, false) {
             self.out.push_back(Event::Frame(frame));
         }
     }
 
     /// Splits a complete block into frames: the frame of an unlaced block is returned, the
-    /// frames of a laced one are queued (as is damage, when the block makes no sense).
+    /// frames of a laced one are queued (as is damage, when the block makes no sense). Its
+    /// fragment is first split if the block would take it past the bound on what it holds,
+    /// unless the caller knows it cannot (`within_bound`: the fast path's horizon).
     pub(super) fn block_frames(
         &mut self,
         h: &ElementHeader,
         mut data: Bytes,
         group: Option<&GroupState>,
+        within_bound: bool,
     ) -> Option<Frame> {
-        let bh = match vint::block_header(&data) {
+        let bh = match block::header(&data) {
             Ok(bh) => bh,
             Err(kind) => {
                 self.damage(whole_element(h, kind));
                 return None;
             }
         };
-        self.ensure_fragment(h.offset);
-        self.hold(h.offset, h.end().unwrap_or(h.offset), Limits::FRAME_COST);
+        if !within_bound {
+            self.ensure_fragment(h.offset);
+            self.hold(h.offset, h.end().unwrap_or(h.offset), Limits::FRAME_COST);
+        }
         let t = self.block_timing(h, bh, group)?;
         if bh.flags & block::LACING == 0 {
             bytes::Buf::advance(&mut data, bh.len);
@@ -168,7 +173,7 @@ impl Demuxer {
     /// Why [`block_frames`](Self::block_frames) would report a block as damage, if it would:
     /// its header, its time, its lacing.
     pub(super) fn block_error(&mut self, data: &[u8]) -> Option<ErrorKind> {
-        let bh = match vint::block_header(data) {
+        let bh = match block::header(data) {
             Ok(bh) => bh,
             Err(kind) => return Some(kind),
         };

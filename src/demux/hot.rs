@@ -1,8 +1,8 @@
 //! The fast path: a SimpleBlock in the open Cluster straight from the reader to a frame.
 
-use crate::ebml::vint::{self, BlockHeader};
 use crate::ebml::ElementHeader;
 use crate::mkv::block::{self, FLAG_KEY};
+use crate::mkv::BlockHeader;
 
 use super::{BlockTiming, Demuxer, Event};
 
@@ -27,13 +27,16 @@ impl Demuxer {
             self.hot = self.reader.hot_cluster().map(|hot| hot.ending_by(self.hold_horizon()));
         }
         let Some(hot) = &self.hot else { return Hot::Miss };
-        let peeked = self.reader.peek_simple_block(hot).map(|(h, body)| (h, vint::block_header(body)));
+        let peeked = self.reader.peek_simple_block(hot).map(|(h, body)| (h, block::header(body)));
         let Some((h, bh)) = peeked else { return Hot::Miss };
-        if let Some(bh) = bh.ok().filter(|bh| bh.flags & block::LACING == 0) {
-            return Hot::Unlaced(h, bh);
+        if let Some(bh) = bh.as_ref().ok().filter(|bh| bh.flags & block::LACING == 0) {
+            return Hot::Unlaced(h, *bh);
         }
         let body = self.reader.take_simple_block(&h, 0);
-        if let Some(frame) = self.block_frames(&h, body, None) {
+        // A lace of at most a frame per 6 bytes (its count is the byte after the header) ends
+        // before the horizon like any block here: the fragment bound holds without a check.
+        let within = bh.is_ok_and(|bh| body.get(bh.len).is_some_and(|&n| (usize::from(n) + 1) * 6 <= body.len()));
+        if let Some(frame) = self.block_frames(&h, body, None, within) {
             self.out.push_back(Event::Frame(frame));
         }
         Hot::Taken

@@ -159,46 +159,6 @@ pub(crate) fn complete<'a, T>(r: PResult<'a, T>, short: ErrorKind) -> Result<(&'
     }
 }
 
-/// Block header: track number (VINT, marker removed), signed 16-bit timestamp, flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BlockHeader {
-    pub track: u64,
-    pub timestamp: i16,
-    pub flags: u8,
-    pub len: usize,
-}
-
-#[inline]
-pub(crate) fn block_header(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
-    // The common case, a one-byte track number (1–127), read directly.
-    if let [track @ 0x81..=0xFF, t0, t1, flags, ..] = *data {
-        let track = u64::from(track & 0x7F);
-        return Ok(BlockHeader { track, timestamp: i16::from_be_bytes([t0, t1]), flags, len: 4 });
-    }
-    parse_block_header(data)
-}
-
-/// The block header through the general parser (any track number width).
-fn parse_block_header(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
-    let parse = |i| -> PResult<'_, (u64, i16, u8)> {
-        let (i, (track, _)) = vint(i, 8)?;
-        let (i, ts) = nom::number::streaming::be_i16(i)?;
-        let (i, flags) = nom::number::streaming::u8(i)?;
-        Ok((i, (track, ts, flags)))
-    };
-    let (rest, (track, timestamp, flags)) = complete(parse(data), ErrorKind::InvalidBlock).map_err(|k| {
-        if k == ErrorKind::InvalidVint {
-            ErrorKind::InvalidBlock
-        } else {
-            k
-        }
-    })?;
-    if track == 0 {
-        return Err(ErrorKind::InvalidBlock);
-    }
-    Ok(BlockHeader { track, timestamp, flags, len: data.len() - rest.len() })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,16 +184,6 @@ mod tests {
                     let v = vint(&input, 8).ok().map(|(_, v)| v);
                     assert_eq!(read_vint(&input), v, "{input:02x?}");
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn block_header_fast_path_agrees_with_the_parser() {
-        for first in 0..=255u8 {
-            for tail in [&[][..], &[0x12], &[0x80, 0x01], &[0xFF, 0x7F, 0x81], &[0x00, 0x00, 0x80, 0x06, 0xAB]] {
-                let data = [&[first][..], tail].concat();
-                assert_eq!(block_header(&data), parse_block_header(&data), "{data:02x?}");
             }
         }
     }
@@ -288,16 +238,5 @@ mod tests {
         assert!(matches!(run(element_id(&[0xA3])), Parsed::Done(ElementId(0xA3))));
         assert!(matches!(run(element_id(&[0x08, 1, 2, 3, 4])), Parsed::Error(ErrorKind::InvalidVint)));
         assert!(matches!(run(element_id(&[0x1A, 0x45])), Parsed::Incomplete(2)));
-    }
-
-    #[test]
-    fn block_headers() {
-        let h = block_header(&[0x81, 0xFF, 0xFE, 0x80, 9]).unwrap();
-        assert_eq!((h.track, h.timestamp, h.flags, h.len), (1, -2, 0x80, 4));
-        let h = block_header(&[0x40, 0x81, 0x00, 0x01, 0x00]).unwrap();
-        assert_eq!((h.track, h.timestamp, h.len), (129, 1, 5));
-        assert_eq!(block_header(&[0x81, 0x00]), Err(ErrorKind::InvalidBlock));
-        assert_eq!(block_header(&[0x80, 0, 0, 0]), Err(ErrorKind::InvalidBlock));
-        assert_eq!(block_header(&[0x00, 0, 0, 0]), Err(ErrorKind::InvalidBlock));
     }
 }

@@ -3,7 +3,7 @@
 //! Splitting allocates nothing once the caller's span vector has grown to the largest lace
 //! (at most 256 frames): the sizes are walked once, then the offsets filled in.
 
-use crate::ebml::vint::{self, BlockHeader};
+use crate::ebml::vint;
 use crate::error::ErrorKind;
 
 /// Keyframe flag of a SimpleBlock.
@@ -14,6 +14,82 @@ pub(crate) const FLAG_INVISIBLE: u8 = 0x08;
 pub(crate) const FLAG_DISCARDABLE: u8 = 0x01;
 /// The two lacing bits of the flags (0: no lacing).
 pub(crate) const LACING: u8 = 0x06;
+
+/// A SimpleBlock or Block header: the track number (marker removed), the timestamp relative
+/// to its Cluster's (in the track's ticks), the flags, and its size in bytes.
+///
+/// ```
+/// use kinesis_video_parser::mkv::BlockHeader;
+/// let h = BlockHeader::parse(&[0x81, 0xFF, 0xFE, 0x80, 0xCA, 0xFE])?;
+/// assert_eq!((h.track, h.timestamp, h.flags, h.len), (1, -2, 0x80, 4));
+/// assert!(h.is_keyframe() && h.lacing() == 0);
+/// # Ok::<(), kinesis_video_parser::ErrorKind>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockHeader {
+    /// TrackNumber.
+    pub track: u64,
+    /// Timestamp relative to the Cluster's, in the track's ticks.
+    pub timestamp: i16,
+    /// Flags: keyframe `0x80`, invisible `0x08`, lacing `0x06`, discardable `0x01`.
+    pub flags: u8,
+    /// Header size in bytes: the payload (or lace) follows.
+    pub len: usize,
+}
+
+impl BlockHeader {
+    /// Reads the header at the start of a block body.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidBlock`] when the body is too short or the track number is 0 or
+    /// not a valid VINT.
+    pub fn parse(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
+        header(data)
+    }
+
+    /// The SimpleBlock keyframe flag.
+    pub fn is_keyframe(&self) -> bool {
+        self.flags & FLAG_KEY != 0
+    }
+
+    /// The lacing bits: 0 none, 1 Xiph, 2 fixed-size, 3 EBML.
+    pub fn lacing(&self) -> u8 {
+        (self.flags & LACING) >> 1
+    }
+}
+
+/// [`BlockHeader::parse`], for the crate's hot paths (inlined there whatever module they
+/// are in).
+#[inline(always)]
+pub(crate) fn header(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
+    // The common case, a one-byte track number (1–127), read directly.
+    if let [track @ 0x81..=0xFF, t0, t1, flags, ..] = *data {
+        let track = u64::from(track & 0x7F);
+        return Ok(BlockHeader { track, timestamp: i16::from_be_bytes([t0, t1]), flags, len: 4 });
+    }
+    parse_block_header(data)
+}
+
+/// The block header through the general parser (any track number width).
+fn parse_block_header(data: &[u8]) -> Result<BlockHeader, ErrorKind> {
+    let parse = |i| -> vint::PResult<'_, (u64, i16, u8)> {
+        let (i, (track, _)) = vint::vint(i, 8)?;
+        let (i, ts) = nom::number::streaming::be_i16(i)?;
+        let (i, flags) = nom::number::streaming::u8(i)?;
+        Ok((i, (track, ts, flags)))
+    };
+    let (rest, (track, timestamp, flags)) = vint::complete(parse(data), ErrorKind::InvalidBlock).map_err(|k| {
+        if k == ErrorKind::InvalidVint {
+            ErrorKind::InvalidBlock
+        } else {
+            k
+        }
+    })?;
+    if track == 0 {
+        return Err(ErrorKind::InvalidBlock);
+    }
+    Ok(BlockHeader { track, timestamp, flags, len: data.len() - rest.len() })
+}
 
 const XIPH: u8 = 1;
 const FIXED: u8 = 2;
@@ -96,9 +172,29 @@ fn fill_spans(data: &[u8], h: BlockHeader, spans: &mut Vec<(usize, usize)>) -> R
 mod tests {
     use super::*;
 
+    #[test]
+    fn block_header_fast_path_agrees_with_the_parser() {
+        for first in 0..=255u8 {
+            for tail in [&[][..], &[0x12], &[0x80, 0x01], &[0xFF, 0x7F, 0x81], &[0x00, 0x00, 0x80, 0x06, 0xAB]] {
+                let data = [&[first][..], tail].concat();
+                assert_eq!(header(&data), parse_block_header(&data), "{data:02x?}");
+            }
+        }
+    }
+    #[test]
+    fn block_headers() {
+        let h = header(&[0x81, 0xFF, 0xFE, 0x80, 9]).unwrap();
+        assert_eq!((h.track, h.timestamp, h.flags, h.len), (1, -2, 0x80, 4));
+        let h = header(&[0x40, 0x81, 0x00, 0x01, 0x00]).unwrap();
+        assert_eq!((h.track, h.timestamp, h.len), (129, 1, 5));
+        assert_eq!(header(&[0x81, 0x00]), Err(ErrorKind::InvalidBlock));
+        assert_eq!(header(&[0x80, 0, 0, 0]), Err(ErrorKind::InvalidBlock));
+        assert_eq!(header(&[0x00, 0, 0, 0]), Err(ErrorKind::InvalidBlock));
+    }
+
     fn frames(data: &[u8]) -> Result<Vec<(usize, usize)>, ErrorKind> {
         let mut v = vec![(7, 7)];
-        let res = vint::block_header(data).and_then(|h| lace_spans(data, h, &mut v));
+        let res = header(data).and_then(|h| lace_spans(data, h, &mut v));
         if res.is_err() {
             assert!(v.is_empty(), "spans left after an error");
         }

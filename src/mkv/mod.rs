@@ -6,6 +6,7 @@ mod info;
 mod tags;
 mod tracks;
 
+pub use block::BlockHeader;
 pub use info::{EbmlHeader, SegmentInfo};
 pub(crate) use info::{HeaderBuilder, InfoBuilder};
 pub(crate) use tags::TagBuilder;
