@@ -136,11 +136,9 @@ impl Demuxer {
 
     pub(super) fn damage(&mut self, d: Damage) {
         self.hold(d.offset, d.offset, Limits::DAMAGE_COST);
-        if let Some(f) = &mut self.frag {
-            f.damages += 1;
-        }
         self.track_damaged |= self.track_builder.is_some();
         if let Some(f) = &mut self.frag {
+            f.damages += 1;
             if self.cluster_open || f.meta.cluster_offset.is_none() {
                 f.meta.damaged = true;
             }
@@ -258,20 +256,7 @@ impl Demuxer {
             }
             ids::SIMPLE_TAG => {
                 // A SimpleTag cut by the end of input is not a tag (nor counted).
-                let keep = !self.cut
-                    && match &mut self.frag {
-                        Some(f) => {
-                            f.tags += 1;
-                            f.tags <= self.limits.max_tags_per_fragment
-                        }
-                        None => true,
-                    };
-                if !keep
-                    && !self.cut
-                    && self.frag.as_ref().is_some_and(|f| f.tags == self.limits.max_tags_per_fragment + 1)
-                {
-                    self.damage(whole_element(&h, ErrorKind::LimitExceeded(Limit::TagsPerFragment)));
-                }
+                let keep = !self.cut && self.count_simple_tag(&h);
                 self.tag_builder.end_simple_tag(keep);
             }
             ids::TAG => {
@@ -294,6 +279,18 @@ impl Demuxer {
             }
             _ => {}
         }
+    }
+
+    /// Counts a SimpleTag that ended towards its fragment's limit: whether it is kept (the
+    /// first one past the limit is reported, once).
+    fn count_simple_tag(&mut self, h: &ElementHeader) -> bool {
+        let Some(f) = &mut self.frag else { return true };
+        f.tags += 1;
+        let tags = f.tags;
+        if tags == self.limits.max_tags_per_fragment + 1 {
+            self.damage(whole_element(h, ErrorKind::LimitExceeded(Limit::TagsPerFragment)));
+        }
+        tags <= self.limits.max_tags_per_fragment
     }
 
     pub(super) fn on_data(&mut self, h: ElementHeader, data: Bytes) {

@@ -186,6 +186,12 @@ impl Demuxer {
         self.reader.buffered() - self.lent
     }
 
+    /// Bytes pushed so far: the offset at which the next piece starts (where an adapter's
+    /// failed read would have gone).
+    pub(crate) fn pushed(&self) -> u64 {
+        self.position() + self.buffered() as u64
+    }
+
     /// The tracks of the current document.
     pub fn tracks(&self) -> &[Arc<Track>] {
         &self.tracks

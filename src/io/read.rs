@@ -166,7 +166,7 @@ impl<R: Read> ReadDemuxer<R> {
                     return Ok(());
                 }
                 Err(e) if e.kind() == IoKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(&e, self.demux.position() + self.demux.buffered() as u64)),
+                Err(e) => return Err(Error::io(&e, self.demux.pushed())),
             }
         }
     }

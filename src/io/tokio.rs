@@ -96,8 +96,7 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Err(e)) => {
                             self.failed = true;
-                            let at = self.demux.position() + self.demux.buffered() as u64;
-                            return Poll::Ready(Some(Err(Error::io(&e, at))));
+                            return Poll::Ready(Some(Err(Error::io(&e, self.demux.pushed()))));
                         }
                         Poll::Ready(Ok(0)) => self.demux.finish(),
                         Poll::Ready(Ok(got)) => {
