@@ -146,6 +146,11 @@ pub fn one_shot(data: &[u8]) {
     check(data, &evs);
 }
 
+/// Equal events, a NaN float (a Duration can be one) equal to itself: compared as they print.
+fn same(a: &[Result<Event, Error>], b: &[Result<Event, Error>]) -> bool {
+    a == b || format!("{a:?}") == format!("{b:?}")
+}
+
 /// The first bytes choose piece sizes; the events must equal the one-shot events.
 pub fn chunked(data: &[u8]) {
     let Some((&n, rest)) = data.split_first() else { return };
@@ -159,11 +164,11 @@ pub fn chunked(data: &[u8]) {
     let whole = events_with(input, &[input.len().max(1)], verify);
     check(input, &whole);
     let pieces = events_with(input, &sizes, verify);
-    assert!(pieces == whole, "events depend on chunking (sizes {sizes:?})");
+    assert!(same(&pieces, &whole), "events depend on chunking (sizes {sizes:?})");
     // The lending API, alone and mixed with `poll` (a pattern the input picks).
     for lend in [0xFF, rest[0]] {
         let lent = events_lent(input, &sizes, verify, lend);
-        assert!(lent == whole, "poll_ref differs from poll (sizes {sizes:?}, lend {lend:#x})");
+        assert!(same(&lent, &whole), "poll_ref differs from poll (sizes {sizes:?}, lend {lend:#x})");
     }
 }
 
