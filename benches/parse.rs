@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use kinesis_video_parser::{Demuxer, Event, ReadDemuxer, Status};
+use kinesis_video_parser::{Demuxer, Event, EventRef, ReadDemuxer, Status};
 
 #[path = "../examples/common/chunked.rs"]
 mod chunked;
@@ -69,7 +69,7 @@ fn ours_borrowed(data: &Bytes) -> Work {
     let mut work = (0, 0);
     loop {
         match d.poll_ref() {
-            Ok(Status::Ready(Event::Frame(f))) => {
+            Ok(Status::Ready(EventRef::Frame(f))) => {
                 work.0 += 1;
                 work.1 += f.data.len() as u64;
             }

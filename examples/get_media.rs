@@ -93,7 +93,7 @@ async fn run(args: Args) -> ExitCode {
                 if args.json {
                     if args.frames {
                         for f in &mut fragment.frames {
-                            f.fragment = delivered;
+                            f.info.fragment = delivered;
                             let _ = writeln!(out, "{}", lines::frame_json(f));
                         }
                     }

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chunked::Chunked;
-use kinesis_video_parser::{Demuxer, Event, ReadDemuxer, Status};
+use kinesis_video_parser::{Demuxer, Event, EventRef, ReadDemuxer, Status};
 
 /// Returns (frames, fragments, payload bytes touched), through `poll`, or through the
 /// lending `poll_ref` when `lend`.
@@ -30,14 +30,14 @@ fn parse_memory(data: &Bytes, lend: bool) -> (u64, u64, u64) {
     let (mut frames, mut fragments, mut touched) = (0, 0, 0);
     // One loop per API, so that the choice is not made again per frame.
     macro_rules! drain {
-        ($poll:ident) => {
+        ($poll:ident, $event:ident) => {
             loop {
                 match d.$poll() {
-                    Ok(Status::Ready(Event::Frame(f))) => {
+                    Ok(Status::Ready($event::Frame(f))) => {
                         frames += 1;
                         touched += f.data.len() as u64;
                     }
-                    Ok(Status::Ready(Event::FragmentEnd(_))) => fragments += 1,
+                    Ok(Status::Ready($event::FragmentEnd(_))) => fragments += 1,
                     Ok(Status::Ready(_)) => {}
                     Ok(_) => break,
                     Err(_) => {}
@@ -46,9 +46,9 @@ fn parse_memory(data: &Bytes, lend: bool) -> (u64, u64, u64) {
         };
     }
     if lend {
-        drain!(poll_ref);
+        drain!(poll_ref, EventRef);
     } else {
-        drain!(poll);
+        drain!(poll, Event);
     }
     (frames, fragments, touched)
 }

@@ -73,14 +73,14 @@ impl<W: Write> Writer<W> {
         }
         let frames = std::mem::take(&mut self.cluster);
         let track_of = |n: u64| self.tracks.iter().find(|t| t.number == n).map(|t| &**t);
-        let ticks: Vec<i64> = frames.iter().map(|f| mux::frame_ticks(f, track_of(f.track), self.scale)).collect();
+        let ticks: Vec<i64> = frames.iter().map(|f| mux::frame_ticks(f, track_of(f.info.track), self.scale)).collect();
         let cts = ticks.iter().copied().min().unwrap_or(0).max(0);
         let mut c = Vec::new();
         writer::uint(&mut c, ids::TIMESTAMP, cts as u64);
         let mut at = 0;
         for b in mux::blocks(&frames) {
             let rel = (ticks[at] - cts).clamp(i64::from(i16::MIN), i64::from(i16::MAX)) as i16;
-            mux::block(&mut c, b, rel, track_of(b[0].track), self.scale);
+            mux::block(&mut c, b, rel, track_of(b[0].info.track), self.scale);
             at += b.len();
         }
         let mut buf = Vec::new();
@@ -90,17 +90,17 @@ impl<W: Write> Writer<W> {
     }
 
     fn frame(&mut self, mut f: Frame, new_cluster: bool) -> io::Result<()> {
-        f.pts_ns -= self.base_pts;
+        f.info.pts_ns -= self.base_pts;
         let span_ticks = |a: i64, b: i64| (b - a) / self.scale.max(1) as i64;
-        let too_long = self.cluster.first().is_some_and(|c| span_ticks(c.pts_ns, f.pts_ns).abs() > 30_000);
-        if (new_cluster || too_long) && f.lace_index == 0 {
+        let too_long = self.cluster.first().is_some_and(|c| span_ticks(c.info.pts_ns, f.info.pts_ns).abs() > 30_000);
+        if (new_cluster || too_long) && f.info.lace_index == 0 {
             self.flush_cluster()?;
         }
         if self.report.frames == 0 {
-            self.report.first_pts_ns = f.pts_ns;
+            self.report.first_pts_ns = f.info.pts_ns;
         }
         self.report.frames += 1;
-        self.report.last_pts_ns = f.pts_ns;
+        self.report.last_pts_ns = f.info.pts_ns;
         self.cluster.push(f);
         Ok(())
     }
@@ -152,14 +152,14 @@ pub fn clip<R: Read, W: Write>(input: R, output: W, opts: ClipOptions) -> io::Re
         let tracks = core.shared_tracks().clone();
         let anchor_kind = if tracks.iter().any(|t| t.kind == TrackKind::Video) { Some(TrackKind::Video) } else { None };
         let anchor_track = tracks.iter().find(|t| anchor_kind.is_none_or(|k| t.kind == k)).map(|t| t.number);
-        let is_anchor = f.keyframe && (anchor_track.is_none() || anchor_track == Some(f.track));
+        let is_anchor = f.info.keyframe && (anchor_track.is_none() || anchor_track == Some(f.info.track));
         let t = match opts.time {
-            ClipTime::Pts => Some(f.pts_ns),
+            ClipTime::Pts => Some(f.info.pts_ns),
             ClipTime::Producer | ClipTime::Server => core.current_fragment().and_then(|m| {
                 let kvs =
                     if opts.time == ClipTime::Producer { &m.kvs.producer_timestamp } else { &m.kvs.server_timestamp };
                 let start = i64::try_from(kvs.as_ref()?.nanos()).ok()?;
-                Some(start + (f.pts_ns - m.cluster_timestamp_ns()?))
+                Some(start + (f.info.pts_ns - m.cluster_timestamp_ns()?))
             }),
         };
         let Some(t) = t else { continue };
@@ -171,7 +171,7 @@ pub fn clip<R: Read, W: Write>(input: R, output: W, opts: ClipOptions) -> io::Re
         }
         match &mut w {
             Some(wr) => {
-                if wr.tracks.iter().any(|x| x.number == f.track) {
+                if wr.tracks.iter().any(|x| x.number == f.info.track) {
                     wr.frame(f, is_anchor)?;
                 }
             }
@@ -192,7 +192,7 @@ pub fn clip<R: Read, W: Write>(input: R, output: W, opts: ClipOptions) -> io::Re
                     mux::tracks(&mut head, &tracks);
                     let mut out = output.take().expect("output once");
                     out.write_all(&head)?;
-                    let base_pts = gop[0].pts_ns;
+                    let base_pts = gop[0].info.pts_ns;
                     let mut wr = Writer {
                         out,
                         scale: info.timestamp_scale,
@@ -202,7 +202,7 @@ pub fn clip<R: Read, W: Write>(input: R, output: W, opts: ClipOptions) -> io::Re
                         report: ClipReport::default(),
                     };
                     for (i, g) in gop.drain(..).enumerate() {
-                        if wr.tracks.iter().any(|x| x.number == g.track) {
+                        if wr.tracks.iter().any(|x| x.number == g.info.track) {
                             let anchor = i == 0;
                             wr.frame(g, anchor)?;
                         }

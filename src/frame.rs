@@ -1,6 +1,5 @@
 //! What the demuxer hands out: frames, fragment metadata and whole fragments.
 
-use std::num::NonZeroI64;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -9,17 +8,11 @@ use crate::ebml::reader::Damage;
 use crate::kvs::{KvsMetadata, AWS_PREFIX};
 use crate::mkv::{SegmentInfo, SimpleTag, Tag, Track};
 
-/// One frame (after de-lacing), with absolute time.
+/// What is known about a frame besides its bytes: track, times, flags and where it lies.
 ///
-/// `data` is a zero-copy slice of the input: keeping a `Frame` keeps the piece of input it
-/// came from alive. When the track uses header stripping, the stripped bytes are in `prefix`
-/// (also zero-copy, shared with the track's CodecPrivate-like settings) and the codec frame
-/// is `prefix` followed by `data`.
-///
-/// `D` is how the payload is held: [`Bytes`] (the default, an owned view) everywhere but
-/// in [`Demuxer::poll_ref`](crate::Demuxer::poll_ref), which lends it as a [`FrameRef`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Frame<D = Bytes> {
+/// `Copy`, and shared by the owned [`Frame`] and the lent [`FrameRef`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameInfo {
     /// TrackNumber of the block.
     pub track: u64,
     /// Presentation time in ns: (Cluster Timestamp + block offset × TrackTimestampScale) ×
@@ -34,17 +27,9 @@ pub struct Frame<D = Bytes> {
     pub invisible: bool,
     /// SimpleBlock discardable flag.
     pub discardable: bool,
-    /// DiscardPadding of the BlockGroup, in ns (`None` when absent or zero: both mean
-    /// "discard nothing"; the non-zero type keeps a frame within 128 bytes, so that moving
-    /// one is a few register copies rather than a call to `memcpy`).
-    pub discard_padding_ns: Option<NonZeroI64>,
-    /// The payload (zero-copy).
-    pub data: D,
-    /// Bytes removed by header stripping, to be put in front of `data`: `None` unless the
-    /// track strips headers (and never an empty `Some`). An `Option`, so that a frame
-    /// without one costs nothing to make or drop.
-    pub prefix: Option<Bytes>,
-    /// Byte offset of `data` in the input.
+    /// DiscardPadding of the BlockGroup, in ns; 0 (also when absent) discards nothing.
+    pub discard_padding_ns: i64,
+    /// Byte offset of the payload (`data`) in the input.
     pub offset: u64,
     /// Index of the fragment the frame belongs to.
     pub fragment: u64,
@@ -57,54 +42,46 @@ pub struct Frame<D = Bytes> {
     pub encoded: bool,
 }
 
-/// A frame whose payload is lent by the demuxer until its next poll (see
-/// [`Demuxer::poll_ref`](crate::Demuxer::poll_ref)); [`to_owned_frame`](Self::to_owned_frame)
-/// keeps one.
-pub type FrameRef<'a> = Frame<&'a [u8]>;
+/// One frame (after de-lacing), its payload an owned, zero-copy view of the input.
+///
+/// Keeping a `Frame` keeps the piece of input it came from alive. When the track uses
+/// header stripping, the stripped bytes are in `prefix` (shared with the track) and the
+/// codec frame is `prefix` followed by `data`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frame {
+    /// Track, times, flags and offsets.
+    pub info: FrameInfo,
+    /// The payload (zero-copy).
+    pub data: Bytes,
+    /// Bytes removed by header stripping, to be put in front of `data`: `None` unless the
+    /// track strips headers (and never an empty `Some`).
+    pub prefix: Option<Bytes>,
+}
 
-impl<D: AsRef<[u8]>> Frame<D> {
+/// A frame whose payload is lent by the demuxer until its next poll (see
+/// [`Demuxer::poll_ref`](crate::Demuxer::poll_ref)); [`into_owned`](Self::into_owned)
+/// keeps one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    /// Track, times, flags and offsets.
+    pub info: FrameInfo,
+    /// The payload, borrowed in place.
+    pub data: &'a [u8],
+    /// Bytes removed by header stripping, to be put in front of `data` (as in [`Frame`]).
+    pub prefix: Option<&'a [u8]>,
+}
+
+impl Frame {
     /// Size of the codec frame: prefix plus data.
     pub fn len(&self) -> usize {
-        self.prefix.as_ref().map_or(0, Bytes::len) + self.data.as_ref().len()
+        self.prefix.as_ref().map_or(0, Bytes::len) + self.data.len()
     }
 
     /// `true` for a zero-length frame.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-impl<D> Frame<D> {
-    /// The same frame with its payload changed by `f` (the other fields are kept).
-    #[inline(always)]
-    pub fn map_data<E>(self, f: impl FnOnce(D) -> E) -> Frame<E> {
-        Frame {
-            track: self.track,
-            pts_ns: self.pts_ns,
-            duration_ns: self.duration_ns,
-            keyframe: self.keyframe,
-            invisible: self.invisible,
-            discardable: self.discardable,
-            discard_padding_ns: self.discard_padding_ns,
-            data: f(self.data),
-            prefix: self.prefix,
-            offset: self.offset,
-            fragment: self.fragment,
-            lace_index: self.lace_index,
-            lace_count: self.lace_count,
-            encoded: self.encoded,
-        }
-    }
-}
-
-impl FrameRef<'_> {
-    /// An owned frame, its payload copied (the only way to keep a lent one).
-    pub fn to_owned_frame(&self) -> Frame {
-        self.clone().map_data(Bytes::copy_from_slice)
-    }
-}
-
-impl Frame {
     /// The codec frame as one buffer: `data` itself (no copy) unless there is a prefix.
     pub fn payload(&self) -> Bytes {
         let Some(prefix) = &self.prefix else {
@@ -114,6 +91,32 @@ impl Frame {
         v.extend_from_slice(prefix);
         v.extend_from_slice(&self.data);
         Bytes::from(v)
+    }
+
+    /// The same frame, lent (for code written once over [`FrameRef`]).
+    pub fn borrowed(&self) -> FrameRef<'_> {
+        FrameRef { info: self.info, data: &self.data, prefix: self.prefix.as_deref() }
+    }
+}
+
+impl FrameRef<'_> {
+    /// Size of the codec frame: prefix plus data.
+    pub fn len(&self) -> usize {
+        self.prefix.map_or(0, <[u8]>::len) + self.data.len()
+    }
+
+    /// `true` for a zero-length frame.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An owned frame, its payload (and prefix) copied: the only way to keep a lent one.
+    pub fn into_owned(self) -> Frame {
+        Frame {
+            info: self.info,
+            data: Bytes::copy_from_slice(self.data),
+            prefix: self.prefix.map(Bytes::copy_from_slice),
+        }
     }
 }
 
@@ -215,5 +218,5 @@ pub struct Fragment {
 }
 
 // Moving a frame (it is returned by value through every adapter) stays inline, not a call
-// to `memcpy`, while it fits in 128 bytes.
+// to `memcpy`, while it fits in 128 bytes: what `FrameInfo` holds is chosen to keep it so.
 const _: () = assert!(std::mem::size_of::<Frame>() <= 128 && std::mem::size_of::<FrameRef>() <= 128);

@@ -70,7 +70,7 @@ pub use demux::{DemuxOptions, Demuxer, Event, EventRef, FragmentAssembler};
 pub use ebml::reader::Damage;
 pub use ebml::{ElementEvent, ElementHeader, ElementId, ElementReader};
 pub use error::{Error, ErrorKind, Limit, Result};
-pub use frame::{Fragment, FragmentMeta, FragmentTag, Frame, FrameRef, TagPosition};
+pub use frame::{Fragment, FragmentMeta, FragmentTag, Frame, FrameInfo, FrameRef, TagPosition};
 pub use io::items::{Fragments, Frames};
 pub use io::read::ReadDemuxer;
 #[cfg(feature = "tokio")]

@@ -207,9 +207,9 @@ pub fn block(out: &mut Vec<u8>, frames: &[Frame], rel: i16, track: Option<&Track
     let lacing = if n > 1 { 0x02 } else { 0 };
     let mut body = Vec::new();
     let default = track.and_then(|t| t.default_duration_ns);
-    let needs_group = f.discard_padding_ns.is_some() || (f.duration_ns.is_some() && f.duration_ns != default);
-    let flags = if needs_group { 0 } else { u8::from(f.keyframe) << 7 | u8::from(f.discardable) };
-    writer::block_header(&mut body, f.track, rel, flags | u8::from(f.invisible) << 3 | lacing);
+    let needs_group = f.info.discard_padding_ns != 0 || (f.info.duration_ns.is_some() && f.info.duration_ns != default);
+    let flags = if needs_group { 0 } else { u8::from(f.info.keyframe) << 7 | u8::from(f.info.discardable) };
+    writer::block_header(&mut body, f.info.track, rel, flags | u8::from(f.info.invisible) << 3 | lacing);
     if n > 1 {
         body.push((n - 1) as u8);
         for x in &frames[..n - 1] {
@@ -230,16 +230,16 @@ pub fn block(out: &mut Vec<u8>, frames: &[Frame], rel: i16, track: Option<&Track
     }
     let mut g = Vec::new();
     writer::element(&mut g, ids::BLOCK, Size::Minimal, &body);
-    if let Some(d) = f.duration_ns.filter(|_| f.duration_ns != default) {
+    if let Some(d) = f.info.duration_ns.filter(|_| f.info.duration_ns != default) {
         let tts = track.map_or(1.0, |t| t.track_timestamp_scale);
         let ticks = (d as f64 * n as f64 / (scale as f64 * tts)).round() as u64;
         writer::uint(&mut g, ids::BLOCK_DURATION, ticks);
     }
-    if !f.keyframe {
+    if !f.info.keyframe {
         writer::int(&mut g, ids::REFERENCE_BLOCK, -1);
     }
-    if let Some(p) = f.discard_padding_ns.map(|p| p.get()) {
-        writer::int(&mut g, ids::DISCARD_PADDING, p);
+    if f.info.discard_padding_ns != 0 {
+        writer::int(&mut g, ids::DISCARD_PADDING, f.info.discard_padding_ns);
     }
     writer::element(out, ids::BLOCK_GROUP, Size::Minimal, &g);
 }
@@ -248,7 +248,7 @@ pub fn block(out: &mut Vec<u8>, frames: &[Frame], rel: i16, track: Option<&Track
 pub fn frame_ticks(f: &Frame, track: Option<&Track>, scale: u64) -> i64 {
     let delay = track.map_or(0, |t| t.codec_delay_ns) as i128;
     let tts = track.map_or(1.0, |t| t.track_timestamp_scale);
-    let ns = i128::from(f.pts_ns) + delay;
+    let ns = i128::from(f.info.pts_ns) + delay;
     if tts == 1.0 {
         (ns / i128::from(scale.max(1))) as i64
     } else {
@@ -261,8 +261,8 @@ pub fn blocks(frames: &[Frame]) -> impl Iterator<Item = &[Frame]> {
     let mut rest = frames;
     std::iter::from_fn(move || {
         let f = rest.first()?;
-        let n = if f.lace_index == 0 { usize::from(f.lace_count).clamp(1, rest.len()) } else { 1 };
-        let n = rest[..n].iter().take_while(|x| x.track == f.track).count().max(1);
+        let n = if f.info.lace_index == 0 { usize::from(f.info.lace_count).clamp(1, rest.len()) } else { 1 };
+        let n = rest[..n].iter().take_while(|x| x.info.track == f.info.track).count().max(1);
         let (b, r) = rest.split_at(n);
         rest = r;
         Some(b)
@@ -310,7 +310,7 @@ impl<W: Write> Remuxer<W> {
             let mut c = Vec::new();
             writer::uint(&mut c, ids::TIMESTAMP, cts);
             for b in blocks(&f.frames) {
-                let track = self.tracks.iter().find(|t| t.number == b[0].track).map(|t| &**t);
+                let track = self.tracks.iter().find(|t| t.number == b[0].info.track).map(|t| &**t);
                 let rel = frame_ticks(&b[0], track, self.scale) - cts as i64;
                 let rel = i16::try_from(rel).map_err(|_| io::Error::other("block time outside its cluster"))?;
                 block(&mut c, b, rel, track, self.scale);

@@ -138,7 +138,7 @@ fn sync_adapter_and_apis_agree() {
         assert_eq!(grouped, frames(&whole), "{name}: fragments() frames");
         assert_eq!(via_fragments, fragments(&whole), "{name}: fragments()");
         for f in &via_fragments {
-            assert!(f.frames.iter().all(|x| x.fragment == f.meta.index), "{name}");
+            assert!(f.frames.iter().all(|x| x.info.fragment == f.meta.index), "{name}");
             assert_eq!(f.frames.len() as u64, f.meta.frames);
         }
     }
@@ -157,7 +157,7 @@ fn frames_are_views_of_the_pushed_bytes() {
         if let Event::Frame(f) = ev {
             n += 1;
             assert!(range.contains(&(f.data.as_ptr() as usize)), "frame copied");
-            assert_eq!(&data[f.offset as usize..f.offset as usize + f.data.len()], &f.data[..]);
+            assert_eq!(&data[f.info.offset as usize..f.info.offset as usize + f.data.len()], &f.data[..]);
         }
     }
     assert!(n > 0);

@@ -79,8 +79,11 @@ fn libwebm_valid_files_parse_cleanly_with_their_counts() {
     assert_eq!(f[0].meta.tracks[0].codec_id, "V_SOMETHING_NOT_IN_WEBM");
     let f = frags("tracks.webm");
     assert_eq!(f[0].meta.tracks.len(), 2);
-    let padding: Vec<_> =
-        frags("discard_padding.webm")[0].frames.iter().filter_map(|x| x.discard_padding_ns.map(|p| p.get())).collect();
+    let padding: Vec<_> = frags("discard_padding.webm")[0]
+        .frames
+        .iter()
+        .filter_map(|x| (x.info.discard_padding_ns != 0).then_some(x.info.discard_padding_ns))
+        .collect();
     assert!(!padding.is_empty() && padding.iter().any(|&p| p != 0));
     let bbb = frags("bbb_480p_vp9_opus_1second.webm");
     let opus = bbb[0].meta.tracks.iter().find(|t| t.codec_id == "A_OPUS").unwrap();
@@ -128,7 +131,7 @@ fn libwebm_invalid_files_give_the_expected_errors() {
     }
     // The BlockGroup frame before the bad Block keeps its BlockDuration.
     let evs = events(&read("blockgroup_block_ends_beyond_blockgroup.mkv"));
-    assert!(frames(&evs)[0].duration_ns.is_some());
+    assert!(frames(&evs)[0].info.duration_ns.is_some());
     // No usable track from a damaged TrackEntry.
     let evs = events(&read("primarychromaticity_fieldtoolarge.webm"));
     assert!(fragments(&evs).iter().all(|f| f.meta.tracks.is_empty()));
@@ -172,7 +175,7 @@ fn matroska_header_conformance_variants() {
         // Every variant that can be read has the reference body: 2 Clusters, 13 + 5 frames.
         let f = frames(&evs);
         assert_eq!(
-            (f.iter().filter(|x| x.track == 1).count(), f.iter().filter(|x| x.track == 2).count()),
+            (f.iter().filter(|x| x.info.track == 1).count(), f.iter().filter(|x| x.info.track == 2).count()),
             (13, 5),
             "{name}"
         );

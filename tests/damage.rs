@@ -36,7 +36,7 @@ fn fnv(b: &[u8]) -> u64 {
 fn summary(f: &Fragment) -> Summary {
     (
         f.meta.kvs.fragment_number.as_ref().map(|n| n.to_string()),
-        f.frames.iter().map(|x| (x.track, x.pts_ns, x.data.len(), fnv(&x.data))).collect(),
+        f.frames.iter().map(|x| (x.info.track, x.info.pts_ns, x.data.len(), fnv(&x.data))).collect(),
         f.meta.complete,
         f.meta.is_kvs_complete(),
     )
@@ -147,7 +147,7 @@ fn cuts_anywhere_deliver_every_complete_frame_and_report_the_cut() {
             let cut = rng.below(data.len() as u64) as usize;
             let evs = parse_randomly(&data[..cut], &mut rng);
             // No lacing in these captures: a frame is whole when its last byte is before the cut.
-            let want: Vec<_> = all.iter().filter(|f| f.offset as usize + f.len() <= cut).cloned().collect();
+            let want: Vec<_> = all.iter().filter(|f| f.info.offset as usize + f.len() <= cut).cloned().collect();
             assert_eq!(frames(&evs), want, "{name}: cut at {cut}");
             let frags = fragments(&evs);
             let last = frags.last().unwrap();

@@ -159,7 +159,8 @@ fn modes_formats_scaling_and_metadata() {
     let frags = fragments(&events(&std::fs::read(&path).unwrap()));
     // Keyframes only: exactly the keyframes.
     let (keys, _) = decode_all(&path, DecodeOptions { mode: Mode::Keyframes, ..Default::default() });
-    let want: Vec<i64> = frags.iter().flat_map(|f| &f.frames).filter(|f| f.keyframe).map(|f| f.pts_ns).collect();
+    let want: Vec<i64> =
+        frags.iter().flat_map(|f| &f.frames).filter(|f| f.info.keyframe).map(|f| f.info.pts_ns).collect();
     assert_eq!(keys.iter().map(|i| i.pts_ns).collect::<Vec<_>>(), want);
     assert!(keys.iter().all(|i| i.keyframe));
     // One per second of stream time.
@@ -205,7 +206,7 @@ fn corrupt_frames_are_survived_and_unsupported_tracks_are_clear_errors() {
     let all = frames(&events(&data));
     let f = &all[30];
     for k in 0..f.data.len().min(200) {
-        data[f.offset as usize + 4 + k] ^= 0x5A;
+        data[f.info.offset as usize + 4 + k] ^= 0x5A;
     }
     let (images, _errors) = {
         let mut images = Vec::new();

@@ -35,13 +35,13 @@ fn check_rows(name: &str, frags: &[Fragment], rows: &[Row]) {
         assert_eq!(f.meta.frames, r.5, "{name} #{i} frames");
         assert_eq!(f.frames.len() as u64, r.5, "{name} #{i} frames delivered");
         assert_eq!(f.meta.keyframes, r.6, "{name} #{i} keyframes");
-        assert_eq!(f.frames.iter().filter(|x| x.keyframe).count() as u64, r.6);
-        assert!(f.frames[0].keyframe, "{name} #{i} starts with its keyframe");
+        assert_eq!(f.frames.iter().filter(|x| x.info.keyframe).count() as u64, r.6);
+        assert!(f.frames[0].info.keyframe, "{name} #{i} starts with its keyframe");
         assert_eq!(f.meta.is_kvs_complete(), r.3.is_some(), "{name} #{i} kvs complete");
         assert!(k.error_code.is_none() && k.error_id.is_none());
         // Frame times are the cluster time plus block offsets: at or after the cluster.
         let base = r.4 as i64 * 1_000_000;
-        assert!(f.frames.iter().all(|x| x.pts_ns >= base && x.fragment == i as u64));
+        assert!(f.frames.iter().all(|x| x.info.pts_ns >= base && x.info.fragment == i as u64));
     }
     // Fragment numbers strictly increase (numerically).
     for w in frags.windows(2) {
@@ -479,9 +479,9 @@ fn clusters_plain_mkv() {
     assert_eq!(ts, [0, 1999, 3999, 5998, 7998, 9998, 11997, 13997]);
     let all = frames(&evs);
     assert_eq!(all.len(), 444);
-    assert_eq!(all.iter().filter(|f| f.keyframe).count(), 8);
+    assert_eq!(all.iter().filter(|f| f.info.keyframe).count(), 8);
     assert_eq!(all.iter().map(|f| f.len()).sum::<usize>(), 1_191_995);
-    assert_eq!(all.iter().map(|f| f.pts_ns).max(), Some(14_985_000_000));
+    assert_eq!(all.iter().map(|f| f.info.pts_ns).max(), Some(14_985_000_000));
     assert!(frags.iter().all(|f| f.meta.kvs.aws_tags.is_empty()));
     let tags: Vec<_> = frags.iter().flat_map(user_tags).collect();
     let want = [
@@ -506,13 +506,13 @@ fn vogels(name: &str, video_payload: usize, cp: &str, height: u64, created: &str
     assert_eq!(ts, [0, 2155, 7147, 9792, 14784, 17131, 22123, 25024, 28821]);
     let all = frames(&evs);
     assert_eq!(all.len(), 2334);
-    let (v, a): (Vec<_>, Vec<_>) = all.iter().partition(|f| f.track == 1);
-    assert_eq!((v.len(), v.iter().filter(|f| f.keyframe).count()), (909, 6));
-    assert_eq!((a.len(), a.iter().filter(|f| f.keyframe).count()), (1425, 1425));
+    let (v, a): (Vec<_>, Vec<_>) = all.iter().partition(|f| f.info.track == 1);
+    assert_eq!((v.len(), v.iter().filter(|f| f.info.keyframe).count()), (909, 6));
+    assert_eq!((a.len(), a.iter().filter(|f| f.info.keyframe).count()), (1425, 1425));
     assert_eq!(v.iter().map(|f| f.len()).sum::<usize>(), video_payload);
     assert_eq!(a.iter().map(|f| f.len()).sum::<usize>(), 478_143);
-    assert_eq!(v.iter().map(|f| f.pts_ns).max(), Some(30_297_000_000));
-    assert_eq!(a.iter().map(|f| f.pts_ns).max(), Some(30_379_000_000));
+    assert_eq!(v.iter().map(|f| f.info.pts_ns).max(), Some(30_297_000_000));
+    assert_eq!(a.iter().map(|f| f.info.pts_ns).max(), Some(30_379_000_000));
     let tracks = &frags[0].meta.tracks;
     assert_eq!(hex(tracks[0].codec_private.as_ref().unwrap()), cp);
     assert_eq!(tracks[0].video.as_ref().unwrap().pixel_height, Some(height));
@@ -556,7 +556,7 @@ fn bezos_vogels() {
     let ts: Vec<_> = frags.iter().map(|f| f.meta.cluster_timestamp.unwrap()).collect();
     assert_eq!(ts, [834, 5839, 5873, 10878, 14214]);
     let all = frames(&evs);
-    assert_eq!((all.len(), all.iter().filter(|f| f.keyframe).count()), (546, 3));
+    assert_eq!((all.len(), all.iter().filter(|f| f.info.keyframe).count()), (546, 3));
     assert_eq!(all.iter().map(|f| f.len()).sum::<usize>(), 2_262_559);
     let t = &frags[0].meta.tracks[0];
     assert_eq!(
@@ -581,7 +581,7 @@ fn pic_h264_tags() {
     assert_eq!(payloads, [5484, 5231, 5039]);
     for (i, f) in frags.iter().enumerate() {
         let rel: Vec<i64> =
-            f.frames.iter().map(|x| x.pts_ns / 1_000_000 - 1_700_000_000_000 - 1000 * i as i64).collect();
+            f.frames.iter().map(|x| x.info.pts_ns / 1_000_000 - 1_700_000_000_000 - 1000 * i as i64).collect();
         assert_eq!(rel, (0..10).map(|k| k * 100).collect::<Vec<_>>());
         assert_eq!(f.meta.keyframes, 1);
     }
@@ -630,22 +630,22 @@ fn pic_h264_aac() {
     let frags = fragments(&evs);
     assert_eq!(frags.len(), 3);
     let all = frames(&evs);
-    let (v, a): (Vec<_>, Vec<_>) = all.iter().partition(|f| f.track == 1);
-    assert_eq!((v.len(), v.iter().filter(|f| f.keyframe).count()), (30, 3));
-    assert_eq!((a.len(), a.iter().filter(|f| f.keyframe).count()), (48, 0));
+    let (v, a): (Vec<_>, Vec<_>) = all.iter().partition(|f| f.info.track == 1);
+    assert_eq!((v.len(), v.iter().filter(|f| f.info.keyframe).count()), (30, 3));
+    assert_eq!((a.len(), a.iter().filter(|f| f.info.keyframe).count()), (48, 0));
     assert_eq!(v.iter().map(|f| f.len()).sum::<usize>(), 15754);
     assert_eq!(a.iter().map(|f| f.len()).sum::<usize>(), 9422);
     let audio_ms = |f: &Fragment| -> Vec<i64> {
         f.frames
             .iter()
-            .filter(|x| x.track == 2)
-            .map(|x| x.pts_ns / 1_000_000 - f.meta.cluster_timestamp.unwrap() as i64)
+            .filter(|x| x.info.track == 2)
+            .map(|x| x.info.pts_ns / 1_000_000 - f.meta.cluster_timestamp.unwrap() as i64)
             .collect()
     };
     assert_eq!(audio_ms(&frags[0])[..3], [1, 64, 128]);
     assert!(audio_ms(&frags[1]).contains(&601));
     assert_eq!(*audio_ms(&frags[2]).last().unwrap(), 1008);
-    assert_eq!(a.last().unwrap().pts_ns, 1_700_000_003_008_000_000);
+    assert_eq!(a.last().unwrap().info.pts_ns, 1_700_000_003_008_000_000);
     let t = &frags[0].meta.tracks[1];
     assert_eq!((t.codec_id.as_str(), t.name.as_deref(), t.uid), ("A_AAC", Some("kvs_audio_track"), 2));
     let au = t.audio.as_ref().unwrap();
@@ -678,12 +678,12 @@ fn manifest(name: &str, tracks: &[(u64, &str, usize, usize, i64, i64)], clusters
     assert_eq!(frags.len(), clusters, "{name} clusters");
     let all = frames(&evs);
     for &(track, codec, n, keys, first, last) in tracks {
-        let f: Vec<_> = all.iter().filter(|f| f.track == track).collect();
+        let f: Vec<_> = all.iter().filter(|f| f.info.track == track).collect();
         assert_eq!(f.len(), n, "{name} track {track} frames");
-        let key_blocks = f.iter().filter(|x| x.keyframe && x.lace_index == 0).count();
+        let key_blocks = f.iter().filter(|x| x.info.keyframe && x.info.lace_index == 0).count();
         assert_eq!(key_blocks, keys, "{name} track {track} key blocks");
         // Block timestamps: the first frame of each block.
-        let blocks: Vec<i64> = f.iter().filter(|x| x.lace_index == 0).map(|x| x.pts_ns).collect();
+        let blocks: Vec<i64> = f.iter().filter(|x| x.info.lace_index == 0).map(|x| x.info.pts_ns).collect();
         assert_eq!(blocks.iter().min().copied(), Some(first), "{name} first");
         assert_eq!(blocks.iter().max().copied(), Some(last), "{name} last");
         let t = frags[0].meta.tracks.iter().find(|t| t.number == track).unwrap();
@@ -731,11 +731,11 @@ fn generated_lacing_and_opus_details() {
     let xiph = frames(&events(&data));
     let ebml = frames(&events(&shared_file("generated", "lacing_ebml.mka").unwrap()));
     // Same frames whatever the lacing: sizes and timestamps agree one by one.
-    let key = |f: &kinesis_video_parser::Frame| (f.pts_ns, f.len(), f.lace_index, f.lace_count);
+    let key = |f: &kinesis_video_parser::Frame| (f.info.pts_ns, f.len(), f.info.lace_index, f.info.lace_count);
     assert_eq!(xiph.iter().map(key).collect::<Vec<_>>(), ebml.iter().map(key).collect::<Vec<_>>());
-    assert_eq!(xiph.iter().filter(|f| f.lace_count == 8).count(), 17 * 8);
+    assert_eq!(xiph.iter().filter(|f| f.info.lace_count == 8).count(), 17 * 8);
     // Laced frames after the first are spaced by DefaultDuration.
-    let dd = xiph[1].pts_ns - xiph[0].pts_ns;
+    let dd = xiph[1].info.pts_ns - xiph[0].info.pts_ns;
     assert!(dd > 21_000_000 && dd < 21_500_000, "{dd}");
     let fixed = frames(&events(&shared_file("generated", "lacing_fixed.mka").unwrap()));
     assert!(fixed.iter().all(|f| f.len() == 384));
@@ -747,8 +747,9 @@ fn generated_lacing_and_opus_details() {
     assert!(t.codec_delay_ns > 0);
     let f = frames(&opus);
     assert_eq!(f.len(), 151);
-    assert_eq!(f[0].pts_ns, -(t.codec_delay_ns as i64));
-    let padded: Vec<_> = f.iter().filter_map(|x| x.discard_padding_ns.map(|p| p.get())).collect();
+    assert_eq!(f[0].info.pts_ns, -(t.codec_delay_ns as i64));
+    let padded: Vec<_> =
+        f.iter().filter_map(|x| (x.info.discard_padding_ns != 0).then_some(x.info.discard_padding_ns)).collect();
     assert_eq!(padded, [13_500_000]);
     let headers: Vec<_> = opus
         .iter()

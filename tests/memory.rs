@@ -11,7 +11,7 @@ use common::build::*;
 use common::*;
 use kinesis_video_parser::ebml::writer::{self, Size};
 use kinesis_video_parser::mkv::ids;
-use kinesis_video_parser::{Demuxer, ErrorKind, Event, Limit, ReadDemuxer, Status};
+use kinesis_video_parser::{Demuxer, ErrorKind, Event, EventRef, Limit, ReadDemuxer, Status};
 
 #[path = "../examples/common/alloc.rs"]
 mod alloc;
@@ -239,7 +239,7 @@ fn memory_is_bounded() {
     let before = ALLOCS.load(Relaxed);
     let mut lent = 0usize;
     while let Ok(Status::Ready(ev)) = d.poll_ref() {
-        if let Event::Frame(f) = ev {
+        if let EventRef::Frame(f) = ev {
             lent += usize::from(!f.data.is_empty());
         }
     }

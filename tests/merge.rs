@@ -100,7 +100,7 @@ fn merged_output_reads_back_and_streams_in_any_pieces() {
         let before = frames(&events(&data));
         let evs = events(&out);
         let after = frames(&evs);
-        let key = |f: &kinesis_video_parser::Frame| (f.track, f.pts_ns, f.keyframe, f.data.clone());
+        let key = |f: &kinesis_video_parser::Frame| (f.info.track, f.info.pts_ns, f.info.keyframe, f.data.clone());
         assert_eq!(after.iter().map(key).collect::<Vec<_>>(), before.iter().map(key).collect::<Vec<_>>());
         assert_eq!(evs.iter().filter(|e| matches!(e, Ok(Event::Header(_)))).count(), 1);
         assert!(damages(&evs).is_empty() && truncations(&evs).is_empty());
@@ -281,8 +281,8 @@ fn players_read_merged_and_clipped_output() {
     assert_eq!(
         counts,
         [
-            clipped.iter().filter(|f| f.track == 1).count() as u64,
-            clipped.iter().filter(|f| f.track == 2).count() as u64
+            clipped.iter().filter(|f| f.info.track == 1).count() as u64,
+            clipped.iter().filter(|f| f.info.track == 2).count() as u64
         ]
     );
 }
@@ -295,11 +295,14 @@ fn clips_start_at_a_keyframe_and_are_rebased() {
     assert_eq!((r.first_pts_ns, r.damaged, r.truncated), (0, false, false));
     let got = frames(&events(&out));
     // The keyframe at 2 s opens the clip; frames up to (not including) 7 s follow.
-    let want: Vec<_> = src.iter().filter(|f| f.pts_ns >= 2_000_000_000 && f.pts_ns < 7_000_000_000).collect();
+    let want: Vec<_> = src.iter().filter(|f| f.info.pts_ns >= 2_000_000_000 && f.info.pts_ns < 7_000_000_000).collect();
     assert_eq!(got.len(), want.len());
-    assert!(got[0].keyframe);
+    assert!(got[0].info.keyframe);
     for (g, w) in got.iter().zip(&want) {
-        assert_eq!((g.pts_ns, &g.data, g.keyframe), (w.pts_ns - 2_000_000_000, &w.data, w.keyframe));
+        assert_eq!(
+            (g.info.pts_ns, &g.data, g.info.keyframe),
+            (w.info.pts_ns - 2_000_000_000, &w.data, w.info.keyframe)
+        );
     }
     // By producer time: fragment 2 starts at producer time 1511852112.513.
     let mut out = Vec::new();
@@ -316,7 +319,7 @@ fn clips_start_at_a_keyframe_and_are_rebased() {
     .unwrap();
     let got = frames(&events(&out));
     assert_eq!(got.len() as u64, r.frames);
-    let first_src = src.iter().position(|f| f.pts_ns == 4_000_000_000).unwrap();
+    let first_src = src.iter().position(|f| f.info.pts_ns == 4_000_000_000).unwrap();
     assert_eq!(got[0].data, src[first_src].data);
     // 1511852114.000 - 1511852112.513 = 1487 ms after the keyframe: 45 frames at 33.3 ms.
     assert_eq!(got.len(), 45);
@@ -336,13 +339,13 @@ fn comparable(f: &Fragment) -> impl PartialEq + std::fmt::Debug {
         .iter()
         .map(|x| {
             (
-                x.track,
-                x.pts_ns,
-                x.duration_ns,
-                x.keyframe,
-                x.invisible,
-                x.discardable,
-                x.discard_padding_ns,
+                x.info.track,
+                x.info.pts_ns,
+                x.info.duration_ns,
+                x.info.keyframe,
+                x.info.invisible,
+                x.info.discardable,
+                x.info.discard_padding_ns,
                 x.data.clone(),
                 x.prefix.clone(),
             )

@@ -57,10 +57,10 @@ fn our_packets(data: &[u8]) -> Vec<(usize, i64, usize, bool)> {
         match e {
             Ok(Event::Track(t)) if !order.contains(&t.number) => order.push(t.number),
             Ok(Event::Frame(f)) => {
-                let idx = order.iter().position(|&n| n == f.track).expect("frame of a declared track");
+                let idx = order.iter().position(|&n| n == f.info.track).expect("frame of a declared track");
                 // ffprobe shows pts in the 1 ms stream time base, rounded to nearest.
-                let ms = (f.pts_ns as f64 / 1e6).round() as i64;
-                out.push((idx, ms, f.len(), f.keyframe));
+                let ms = (f.info.pts_ns as f64 / 1e6).round() as i64;
+                out.push((idx, ms, f.len(), f.info.keyframe));
             }
             _ => {}
         }

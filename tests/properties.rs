@@ -233,7 +233,7 @@ fn parsed(evs: &[Result<kinesis_video_parser::Event, kinesis_video_parser::Error
         .iter()
         .map(|f| {
             (
-                f.frames.iter().map(|x| (x.track, x.pts_ns, x.keyframe, x.data.to_vec())).collect(),
+                f.frames.iter().map(|x| (x.info.track, x.info.pts_ns, x.info.keyframe, x.data.to_vec())).collect(),
                 f.meta.user_tags().map(|t| (t.name.clone(), t.value.as_str().unwrap_or("").to_owned())).collect(),
             )
         })

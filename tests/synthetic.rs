@@ -33,14 +33,14 @@ fn unknown_size_at_every_width() {
         assert_eq!(frags.len(), 2, "width {w}");
         let sizes: Vec<Vec<usize>> = frags.iter().map(|f| f.frames.iter().map(|x| x.len()).collect()).collect();
         assert_eq!(sizes, [vec![1, 2], vec![3]]);
-        let pts: Vec<i64> = frags.iter().flat_map(|f| &f.frames).map(|x| x.pts_ns / 1_000_000).collect();
+        let pts: Vec<i64> = frags.iter().flat_map(|f| &f.frames).map(|x| x.info.pts_ns / 1_000_000).collect();
         assert_eq!(pts, [0, 40, 80]);
         // The Tags closed the first unknown-size Cluster and belong to its fragment.
         assert_eq!(frags[0].meta.user_tags().count(), 1);
         // A known-size Segment around the same clusters gives the same frames.
         let known = [ebml_header("matroska"), el_sized(ids::SEGMENT, Size::Width(w.max(3)), &body)].concat();
         let strip = |f: Vec<kinesis_video_parser::Frame>| -> Vec<_> {
-            f.into_iter().map(|x| (x.pts_ns, x.data, x.keyframe)).collect()
+            f.into_iter().map(|x| (x.info.pts_ns, x.data, x.info.keyframe)).collect()
         };
         assert_eq!(strip(frames(&events(&known))), strip(frames(&evs)), "width {w} known segment");
     }
@@ -58,7 +58,7 @@ fn non_minimal_sizes_and_8_byte_values() {
     let data = doc(&[info(1_000_000), tracks(&[video()]), unknown(ids::CLUSTER, 1, &[ts, sb].concat())]);
     let f = frames(&events(&data));
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0].pts_ns, 1_700_000_000_005 * 1_000_000);
+    assert_eq!(f[0].info.pts_ns, 1_700_000_000_005 * 1_000_000);
     assert_eq!(&f[0].data[..], b"xyz");
 }
 
@@ -79,7 +79,7 @@ fn header_stripping_is_applied_as_a_prefix() {
     assert_eq!(f.len(), 3);
     for x in &f {
         assert_eq!(x.prefix.as_deref(), Some(&[0, 0, 0, 1][..]));
-        assert!(!x.encoded);
+        assert!(!x.info.encoded);
     }
     assert_eq!(&f[0].payload()[..], &[0, 0, 0, 1, 0x65, 0x88]);
     assert_eq!(f[0].len(), 6);
@@ -91,7 +91,7 @@ fn header_stripping_is_applied_as_a_prefix() {
     );
     let data = doc(&[tracks(&[track(1, 1, "V_X", &zlib)]), cluster(0, &[simple_block(1, 0, 0x80, b"zz")])]);
     let f = frames(&events(&data));
-    assert!(f[0].encoded && f[0].prefix.is_none());
+    assert!(f[0].info.encoded && f[0].prefix.is_none());
 }
 
 #[test]
@@ -123,11 +123,11 @@ fn block_groups_references_durations_padding_negative_times() {
     let data = doc(&[info(1_000_000), tracks(&[v, a]), cluster(10, &[g1, g2, g3])]);
     let f = frames(&events(&data));
     assert_eq!(f.len(), 3);
-    assert_eq!((f[0].pts_ns, f[0].keyframe, f[0].duration_ns), (5_000_000, true, Some(20_000_000)));
-    assert_eq!((f[1].pts_ns, f[1].keyframe, f[1].duration_ns), (25_000_000, false, Some(40_000_000)));
-    assert_eq!((f[2].pts_ns, f[2].keyframe, f[2].invisible), (40_000_000 - 6_500_000, true, true));
-    assert_eq!(f[2].discard_padding_ns.map(|p| p.get()), Some(-2_500_000));
-    assert!(f.iter().all(|x| !x.discardable));
+    assert_eq!((f[0].info.pts_ns, f[0].info.keyframe, f[0].info.duration_ns), (5_000_000, true, Some(20_000_000)));
+    assert_eq!((f[1].info.pts_ns, f[1].info.keyframe, f[1].info.duration_ns), (25_000_000, false, Some(40_000_000)));
+    assert_eq!((f[2].info.pts_ns, f[2].info.keyframe, f[2].info.invisible), (40_000_000 - 6_500_000, true, true));
+    assert_eq!(f[2].info.discard_padding_ns, -2_500_000);
+    assert!(f.iter().all(|x| !x.info.discardable));
 }
 
 #[test]
@@ -136,8 +136,8 @@ fn simple_block_flags_and_track_timestamp_scale() {
     let data = doc(&[info(1000), tracks(&[t]), cluster(100, &[simple_block(1, 3, 0x09, b"q")])]);
     let f = frames(&events(&data));
     // (100 + 3 × 2.0) × 1000 ns
-    assert_eq!(f[0].pts_ns, 106_000);
-    assert!(f[0].invisible && f[0].discardable && !f[0].keyframe);
+    assert_eq!(f[0].info.pts_ns, 106_000);
+    assert!(f[0].info.invisible && f[0].info.discardable && !f[0].info.keyframe);
 }
 
 #[test]
@@ -148,7 +148,8 @@ fn ebml_and_fixed_lacing_with_default_duration() {
     let t = track(1, 2, "A_AAC", &uint(ids::DEFAULT_DURATION, 21_333_333));
     let data = doc(&[tracks(&[t]), cluster(0, &[el(ids::SIMPLE_BLOCK, &ebml), el(ids::SIMPLE_BLOCK, &fixed)])]);
     let f = frames(&events(&data));
-    let got: Vec<(usize, i64, u16, u16)> = f.iter().map(|x| (x.len(), x.pts_ns, x.lace_index, x.lace_count)).collect();
+    let got: Vec<(usize, i64, u16, u16)> =
+        f.iter().map(|x| (x.len(), x.info.pts_ns, x.info.lace_index, x.info.lace_count)).collect();
     assert_eq!(
         got,
         [
@@ -201,7 +202,7 @@ fn void_and_crc_anywhere_never_close_unknown_sizes() {
     let evs = events(&data);
     assert!(damages(&evs).is_empty() && truncations(&evs).is_empty());
     let f = frames(&evs);
-    assert_eq!((f.len(), f[0].pts_ns), (1, 7_000_000));
+    assert_eq!((f.len(), f[0].info.pts_ns), (1, 7_000_000));
     assert_eq!(fragments(&evs)[0].meta.tracks[0].codec_id, "V_X");
 }
 
@@ -283,7 +284,7 @@ fn ebml_max_size_length_is_honoured() {
 fn blocks_of_undeclared_tracks_are_still_delivered() {
     let data = doc(&[tracks(&[video()]), cluster(0, &[simple_block(7, 0, 0x80, b"who")])]);
     let f = frames(&events(&data));
-    assert_eq!((f.len(), f[0].track), (1, 7));
+    assert_eq!((f.len(), f[0].info.track), (1, 7));
 }
 
 #[test]
@@ -416,10 +417,10 @@ fn long_fragment_arrives_in_parts() {
             Some("91343852333181432392682062607743920146159169390")
         );
         assert_eq!(f.meta.kvs.millis_behind_now.is_some(), i + 1 == frags.len(), "trailing tags in the last part");
-        assert!(f.frames.iter().all(|x| x.fragment == f.meta.index));
+        assert!(f.frames.iter().all(|x| x.info.fragment == f.meta.index));
     }
     // Frames in order, none lost: the pts run 0..100 ms with the lace and the group inside.
-    let pts: Vec<i64> = frags.iter().flat_map(|f| &f.frames).map(|x| x.pts_ns / 1_000_000).collect();
+    let pts: Vec<i64> = frags.iter().flat_map(|f| &f.frames).map(|x| x.info.pts_ns / 1_000_000).collect();
     assert_eq!(pts.len(), 104);
     assert!(pts.windows(2).all(|w| w[0] <= w[1]), "{pts:?}");
     // Without the bound: one fragment.

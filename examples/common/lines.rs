@@ -54,13 +54,13 @@ pub fn track_text(t: &Track) -> String {
 pub fn frame_json(f: &Frame) -> String {
     Obj::new()
         .str("type", "frame")
-        .u64("fragment", f.fragment)
-        .u64("track", f.track)
-        .i64("pts_ns", f.pts_ns)
-        .opt_u64("duration_ns", f.duration_ns)
-        .bool("keyframe", f.keyframe)
+        .u64("fragment", f.info.fragment)
+        .u64("track", f.info.track)
+        .i64("pts_ns", f.info.pts_ns)
+        .opt_u64("duration_ns", f.info.duration_ns)
+        .bool("keyframe", f.info.keyframe)
         .u64("size", f.len() as u64)
-        .u64("offset", f.offset)
+        .u64("offset", f.info.offset)
         .finish()
 }
 

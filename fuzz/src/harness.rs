@@ -24,11 +24,8 @@ fn drain(d: &mut Demuxer, input_len: usize, lend: u8, calls: &mut usize, out: &m
     loop {
         budget = budget.checked_sub(1).expect("no progress: poll budget exhausted");
         *calls += 1;
-        let polled = if lend >> (*calls % 8) & 1 == 1 {
-            d.poll_ref().map(|s| s.map(|ev| ev.to_owned_event()))
-        } else {
-            d.poll()
-        };
+        let polled =
+            if lend >> (*calls % 8) & 1 == 1 { d.poll_ref().map(|s| s.map(|ev| ev.into_owned())) } else { d.poll() };
         match polled {
             Ok(Status::Ready(ev)) => out.push(Ok(ev)),
             Ok(Status::NeedMore(_)) => return,
@@ -78,13 +75,17 @@ pub fn check(data: &[u8], evs: &[Result<Event, Error>]) {
         match ev {
             Ok(Event::Frame(f)) => {
                 // Frames are views of the input, in input order, never overlapping.
-                assert!(f.offset >= frame_end, "frame at {} overlaps the previous one", f.offset);
-                let end = f.offset + f.data.len() as u64;
+                assert!(f.info.offset >= frame_end, "frame at {} overlaps the previous one", f.info.offset);
+                let end = f.info.offset + f.data.len() as u64;
                 assert!(end <= len, "frame past the end of the input");
-                assert_eq!(&f.data[..], &data[f.offset as usize..end as usize], "frame bytes differ from the input");
+                assert_eq!(
+                    &f.data[..],
+                    &data[f.info.offset as usize..end as usize],
+                    "frame bytes differ from the input"
+                );
                 frame_end = end;
-                assert_eq!(Some(f.fragment), open, "frame outside its fragment");
-                assert!(f.lace_index < f.lace_count);
+                assert_eq!(Some(f.info.fragment), open, "frame outside its fragment");
+                assert!(f.info.lace_index < f.info.lace_count);
                 frames_in_open += 1;
             }
             Ok(Event::Damage(d)) => {
@@ -187,7 +188,7 @@ pub fn fragments(data: &[u8]) {
             assert_eq!(f.meta.index, n);
             n += 1;
             assert_eq!(f.frames.len() as u64, f.meta.frames);
-            assert!(f.frames.iter().all(|x| x.fragment == f.meta.index));
+            assert!(f.frames.iter().all(|x| x.info.fragment == f.meta.index));
             let k = &f.meta.kvs;
             if let Some(num) = &k.fragment_number {
                 assert!(num.as_str().bytes().all(|b| b.is_ascii_digit()) && !num.as_str().is_empty());

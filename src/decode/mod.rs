@@ -275,25 +275,25 @@ impl VideoDecoder {
         info: FragmentInfo,
         out: &mut Vec<DecodedImage>,
     ) -> Result<(), DecodeError> {
-        if self.opts.mode == Mode::Keyframes && !frame.keyframe {
+        if self.opts.mode == Mode::Keyframes && !frame.info.keyframe {
             return Ok(());
         }
-        if self.waiting_for_key && !frame.keyframe {
+        if self.waiting_for_key && !frame.info.keyframe {
             return Ok(());
         }
         self.waiting_for_key = false;
         // libavcodec needs zero padding after the data: this is the one copy.
         let mut packet = ffmpeg::Packet::copy(&frame.payload());
-        packet.set_pts(Some(frame.pts_ns));
+        packet.set_pts(Some(frame.info.pts_ns));
         packet.set_dts(None);
-        if frame.keyframe {
+        if frame.info.keyframe {
             packet.set_flags(ffmpeg::packet::Flags::KEY);
         }
-        self.sent.insert(frame.pts_ns, (frame.keyframe, info));
+        self.sent.insert(frame.info.pts_ns, (frame.info.keyframe, info));
         if let Err(e) = self.dec.send_packet(&packet) {
-            self.sent.remove(&frame.pts_ns);
+            self.sent.remove(&frame.info.pts_ns);
             self.waiting_for_key = !self.intra_only;
-            return Err(DecodeError::Corrupt { pts_ns: frame.pts_ns, detail: e.to_string() });
+            return Err(DecodeError::Corrupt { pts_ns: frame.info.pts_ns, detail: e.to_string() });
         }
         self.receive(out)
     }
@@ -433,7 +433,7 @@ impl<R: Read> ImageExtractor<R> {
             }
             return;
         };
-        if f.track != track.number {
+        if f.info.track != track.number {
             return;
         }
         // A new codec or CodecPrivate: flush the old decoder, build a new one.

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use crate::ebml::reader::Damage;
 use crate::ebml::ElementHeader;
 use crate::error::{Error, ErrorKind};
-use crate::frame::{Frame, FrameRef};
+use crate::frame::{Frame, FrameInfo, FrameRef};
 use crate::limits::Limits;
 use crate::mkv::block::{self, FLAG_DISCARDABLE, FLAG_INVISIBLE, FLAG_KEY};
 use crate::mkv::BlockHeader;
@@ -39,14 +39,15 @@ impl BlockTrack {
 }
 
 /// A laced block being handed out a frame per poll: its body and where that starts, its
-/// first frame (all but the per-frame fields), the time step per frame, the next frame's
+/// first frame (all but the per-frame fields) and its track's prefix, the time step per frame, the next frame's
 /// index and the number of frames (`next == count`: none left; the body is then empty, or,
 /// after `poll_ref` lent the last frame, released by the next poll).
 #[derive(Debug, Default)]
 pub(super) struct Lace {
     pub(super) body: Bytes,
     pub(super) body_offset: u64,
-    pub(super) first: Frame,
+    pub(super) first: FrameInfo,
+    pub(super) prefix: Option<Bytes>,
     pub(super) step: Option<u64>,
     pub(super) next: usize,
     pub(super) count: usize,
@@ -58,25 +59,17 @@ impl Lace {
         self.next < self.count
     }
 
-    /// Frame `i` of the `n` in the lace, at `off` in the body, payload `data`.
+    /// Frame `i` of the `n` in the lace, at `off` in the body.
     #[inline(always)]
-    pub(super) fn frame<D>(&self, i: usize, n: usize, off: usize, data: D) -> Frame<D> {
+    pub(super) fn info(&self, i: usize, n: usize, off: usize) -> FrameInfo {
         let f = &self.first;
-        Frame {
-            track: f.track,
+        FrameInfo {
             pts_ns: self.step.map_or(f.pts_ns, |s| f.pts_ns.saturating_add((s as i64).saturating_mul(i as i64))),
             duration_ns: if n > 1 { self.step } else { f.duration_ns },
-            keyframe: f.keyframe,
-            invisible: f.invisible,
-            discardable: f.discardable,
-            discard_padding_ns: f.discard_padding_ns,
-            data,
-            prefix: f.prefix.clone(),
             offset: self.body_offset + off as u64,
-            fragment: f.fragment,
             lace_index: i as u16,
             lace_count: n as u16,
-            encoded: f.encoded,
+            ..*f
         }
     }
 }
@@ -94,10 +87,10 @@ pub(super) struct BlockTiming {
 }
 
 impl BlockTiming {
-    /// The frame of the block (its lace fields those of an unlaced block), payload `data`.
+    /// The frame of the block (its lace fields those of an unlaced block).
     #[inline(always)]
-    pub(super) fn frame<D>(self, h: &ElementHeader, bh: BlockHeader, data: D, group: Option<&GroupState>) -> Frame<D> {
-        Frame {
+    pub(super) fn info(&self, h: &ElementHeader, bh: BlockHeader, group: Option<&GroupState>) -> FrameInfo {
+        FrameInfo {
             track: bh.track,
             pts_ns: self.pts_ns,
             duration_ns: self.block_duration_ns.or(self.default_duration_ns),
@@ -107,9 +100,7 @@ impl BlockTiming {
             },
             invisible: bh.flags & FLAG_INVISIBLE != 0,
             discardable: group.is_none() && bh.flags & FLAG_DISCARDABLE != 0,
-            discard_padding_ns: group.and_then(|g| g.discard_padding),
-            data,
-            prefix: self.prefix,
+            discard_padding_ns: group.map_or(0, |g| g.discard_padding),
             offset: h.data_offset() + bh.len as u64,
             fragment: self.fragment,
             lace_index: 0,
@@ -124,7 +115,7 @@ pub(super) struct GroupState {
     pub(super) block: Option<(ElementHeader, Bytes)>,
     pub(super) duration: Option<u64>,
     pub(super) references: u32,
-    pub(super) discard_padding: Option<std::num::NonZeroI64>,
+    pub(super) discard_padding: i64,
 }
 
 impl Demuxer {
@@ -160,13 +151,13 @@ impl Demuxer {
         let t = self.block_timing(h, bh, group)?;
         if bh.flags & block::LACING == 0 {
             bytes::Buf::advance(&mut data, bh.len);
-            let frame = t.frame(h, bh, data, group);
-            self.count_frames(1, frame.keyframe);
+            let frame = Frame { info: t.info(h, bh, group), data, prefix: t.prefix };
+            self.count_frames(1, frame.info.keyframe);
             return Some(frame);
         }
         let durations = (t.default_duration_ns, t.block_duration_ns);
-        let first = t.frame(h, bh, Bytes::new(), group);
-        self.start_lace(h, data, bh, first, durations);
+        let first = t.info(h, bh, group);
+        self.start_lace(h, data, bh, (first, t.prefix), durations);
         None
     }
 
@@ -218,7 +209,7 @@ impl Demuxer {
     }
 
     /// Starts handing out the frames of a laced block, `first` filled in but for the
-    /// per-frame fields; nothing is handed out unless the whole lace is valid. Each frame
+    /// per-frame fields (with its track's prefix); nothing is handed out unless the whole lace is valid. Each frame
     /// after the first adds DefaultDuration (else an equal share of BlockDuration) to the
     /// time, when either of `durations` (default, block) is known.
     #[inline(never)]
@@ -227,7 +218,7 @@ impl Demuxer {
         h: &ElementHeader,
         data: Bytes,
         bh: BlockHeader,
-        first: Frame,
+        (first, prefix): (FrameInfo, Option<Bytes>),
         durations: (Option<u64>, Option<u64>),
     ) {
         let spans = &mut self.lace_spans;
@@ -243,7 +234,7 @@ impl Demuxer {
         let step = default_duration.or(block_duration_ns.map(|d| d / n as u64));
         self.count_frames(n as u64, first.keyframe);
 
-        self.lace = Lace { body: data, body_offset: h.data_offset(), first, step, next: 0, count: n };
+        self.lace = Lace { body: data, body_offset: h.data_offset(), first, prefix, step, next: 0, count: n };
     }
 
     /// The next frame of the lace being handed out (there is one). The last one takes the
@@ -261,14 +252,15 @@ impl Demuxer {
         } else {
             lace.body.slice(off..off + len)
         };
-        lace.frame(i, n, off, data)
+        Frame { info: lace.info(i, n, off), data, prefix: lace.prefix.clone() }
     }
 
     /// The next frame of the lace, lent from its body (which stays until the next poll).
     #[inline(always)]
     pub(super) fn next_laced_ref(&mut self) -> FrameRef<'_> {
         let (i, n, off, len) = self.lace_step();
-        self.lace.frame(i, n, off, &self.lace.body[off..off + len])
+        let lace = &self.lace;
+        FrameRef { info: lace.info(i, n, off), data: &lace.body[off..off + len], prefix: lace.prefix.as_deref() }
     }
 
     /// Advances the lace: the index and count of its next frame, and where that lies.

@@ -318,7 +318,7 @@ impl Demuxer {
             }
             ids::DISCARD_PADDING => {
                 if let Some(g) = &mut self.group {
-                    g.discard_padding = value::int(&data).ok().and_then(std::num::NonZeroI64::new);
+                    g.discard_padding = value::int(&data).unwrap_or(0);
                 }
             }
             ids::TIMESTAMP => {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use crate::ebml::reader::HotCluster;
 use crate::ebml::{ElementEvent, ElementReader};
 use crate::error::Error;
-use crate::frame::FragmentMeta;
+use crate::frame::{FragmentMeta, Frame, FrameRef};
 use crate::limits::Limits;
 use crate::mkv::ids;
 use crate::mkv::{HeaderBuilder, InfoBuilder, SegmentInfo, TagBuilder, Track, TrackBuilder};
@@ -22,6 +22,7 @@ mod hot;
 
 pub use assembler::FragmentAssembler;
 use blocks::{whole_element, BlockTiming, BlockTrack, GroupState, Lace};
+use event::Held;
 pub use event::{Event, EventRef};
 use fragment::FragState;
 use hot::Hot;
@@ -73,7 +74,7 @@ impl DemuxOptions {
 ///     }
 /// }
 /// assert_eq!(frames.len(), 1);
-/// assert_eq!(frames[0].pts_ns, 15_000_000); // (10 + 5) ticks × 1 ms
+/// assert_eq!(frames[0].info.pts_ns, 15_000_000); // (10 + 5) ticks × 1 ms
 /// assert_eq!(&frames[0].data[..], &[0xCA, 0xFE]);
 /// # Ok::<(), kinesis_video_parser::Error>(())
 /// ```
@@ -89,8 +90,9 @@ pub struct Demuxer {
     /// Bytes of input that the frame last lent by `poll_ref` still occupies: consumed at
     /// the next poll, so that the frame could borrow them in place.
     lent: usize,
-    /// The payload of a queued frame that `poll_ref` lent (released at the next poll).
-    held: Bytes,
+    /// What `poll_ref` lent that is not input in place: a queued frame's payload, a
+    /// header-stripping track's prefix (released at the next poll).
+    held: Held,
     /// The open Cluster while the reader is quiet in it (cleared by every element event).
     hot: Option<HotCluster>,
     /// The input ended inside an element: open elements are being closed.
@@ -141,7 +143,7 @@ impl Demuxer {
             lace: Lace::default(),
             lace_spans: Vec::new(),
             lent: 0,
-            held: Bytes::new(),
+            held: Held::default(),
             hot: None,
             cut: false,
             truncation: None,
@@ -247,9 +249,10 @@ impl Demuxer {
             match self.hot_block() {
                 Hot::Unlaced(h, bh) => {
                     let Some(t) = self.hot_timing(&h, bh) else { continue };
-                    let payload = self.reader.take_simple_block(&h, bh.len);
+                    let info = t.info(&h, bh, None);
+                    let data = self.reader.take_simple_block(&h, bh.len);
                     // Built where it is returned: no copy of the frame on the way.
-                    return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, payload, None))));
+                    return Ok(Status::Ready(Event::Frame(Frame { info, data, prefix: t.prefix })));
                 }
                 Hot::Taken => continue,
                 Hot::Miss => {}
@@ -262,19 +265,21 @@ impl Demuxer {
 
     /// Like [`poll`](Self::poll), but a frame's payload is lent instead of handed out as
     /// [`Bytes`]: it borrows the input in place, and is valid until the next call on this
-    /// demuxer (the borrow checker enforces it). No reference count is taken or dropped
-    /// per frame (but for the shared `prefix` of a track that strips headers), which makes
-    /// this the fastest way through input already in memory, for a
-    /// caller that uses each frame (decodes, hashes, copies it) before asking for the next.
-    /// [`FrameRef::to_owned_frame`](crate::FrameRef::to_owned_frame) keeps one.
+    /// demuxer (the borrow checker enforces it). The fast path (unlaced SimpleBlocks, and
+    /// laced frames after a block's first) takes no reference count per frame, unless the
+    /// track strips headers (its shared prefix is then held), which makes this the fastest
+    /// way through input already in memory, for a caller that uses each frame (decodes,
+    /// hashes, copies it) before asking for the next.
+    /// [`FrameRef::into_owned`](crate::FrameRef::into_owned) keeps one.
     ///
-    /// Events, their order and their values are exactly those of `poll`, and the two may
+    /// Events, their order and their values are exactly those of `poll` (see
+    /// [`EventRef::into_owned`]), and the two may
     /// be mixed. The bytes a lent frame occupies stay queued until the next poll consumes
     /// them; [`position`](Self::position) and [`buffered`](Self::buffered) already count
     /// them as consumed.
     ///
     /// ```
-    /// use kinesis_video_parser::{Demuxer, Event, Status};
+    /// use kinesis_video_parser::{Demuxer, EventRef, Status};
     /// let mut d = Demuxer::new();
     /// d.push(vec![
     ///     0x1A, 0x45, 0xDF, 0xA3, 0x80, 0x18, 0x53, 0x80, 0x67, 0xFF, // EBML header, Segment
@@ -284,7 +289,7 @@ impl Demuxer {
     /// d.finish();
     /// let mut payloads = vec![];
     /// while let Status::Ready(ev) = d.poll_ref()? {
-    ///     if let Event::Frame(f) = ev {
+    ///     if let EventRef::Frame(f) = ev {
     ///         payloads.push(f.data.to_vec()); // f.data: &[u8], borrowed from the input
     ///     }
     /// }
@@ -297,7 +302,7 @@ impl Demuxer {
     #[inline]
     pub fn poll_ref(&mut self) -> Result<Status<EventRef<'_>>, Error> {
         if self.lace.is_open() && self.out.is_empty() {
-            return Ok(Status::Ready(Event::Frame(self.next_laced_ref())));
+            return Ok(Status::Ready(EventRef::Frame(self.next_laced_ref())));
         }
         self.poll_ref_input()
     }
@@ -310,7 +315,7 @@ impl Demuxer {
             self.lent = 0;
         }
         if !self.held.is_empty() {
-            self.held = Bytes::new();
+            self.held = Held::default();
         }
         if !self.lace.is_open() && !self.lace.body.is_empty() {
             self.lace.body = Bytes::new();
@@ -324,16 +329,10 @@ impl Demuxer {
         self.settle();
         loop {
             if let Some(ev) = self.out.pop_front() {
-                return Ok(Status::Ready(match ev.non_frame() {
-                    Ok(ev) => ev,
-                    Err(mut f) => {
-                        self.held = std::mem::take(&mut f.data);
-                        Event::Frame(f.map_data(|_| &self.held[..]))
-                    }
-                }));
+                return Ok(Status::Ready(ev.lend(&mut self.held)));
             }
             if self.lace.is_open() {
-                return Ok(Status::Ready(Event::Frame(self.next_laced_ref())));
+                return Ok(Status::Ready(EventRef::Frame(self.next_laced_ref())));
             }
             if self.done {
                 return Ok(Status::Done);
@@ -343,9 +342,14 @@ impl Demuxer {
             match self.hot_block() {
                 Hot::Unlaced(h, bh) => {
                     let Some(t) = self.hot_timing(&h, bh) else { continue };
+                    let info = t.info(&h, bh, None);
+                    if t.prefix.is_some() {
+                        self.held.prefix = t.prefix;
+                    }
                     let (data, occupied) = self.reader.peeked_simple_block(&h, bh.len);
                     self.lent = occupied;
-                    return Ok(Status::Ready(Event::Frame(t.frame(&h, bh, data, None))));
+                    let prefix = self.held.prefix.as_deref();
+                    return Ok(Status::Ready(EventRef::Frame(FrameRef { info, data, prefix })));
                 }
                 Hot::Taken => continue,
                 Hot::Miss => {}

@@ -93,10 +93,10 @@ fn events_core(data: &[u8], sizes: &[usize], opts: DemuxOptions, api: Api) -> Ve
         };
         let polled = if lend {
             let before = (d.position(), d.buffered());
-            let polled = d.poll_ref().map(|s| s.map(|ev| ev.to_owned_event()));
+            let polled = d.poll_ref().map(|s| s.map(|ev| ev.into_owned()));
             // What a lent frame occupies already counts as consumed.
             if let Ok(Status::Ready(Event::Frame(f))) = &polled {
-                assert!(d.position() >= f.offset + f.data.len() as u64 && d.position() >= before.0);
+                assert!(d.position() >= f.info.offset + f.data.len() as u64 && d.position() >= before.0);
                 assert_eq!(before.0 + before.1 as u64, d.position() + d.buffered() as u64);
             }
             polled
