@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use common::*;
-use kinesis_video_parser::{Demuxer, Event, ReadDemuxer, Status};
+use kinesis_video_parser::{DemuxOptions, Demuxer, Event, ReadDemuxer, Status};
 
 /// Every file of the shared corpus folders that parse cleanly or truncated, plus our own.
 fn corpus() -> Vec<(String, Vec<u8>)> {
@@ -48,6 +48,20 @@ fn random_chunkings_give_one_shot_events() {
         if data.len() <= 300_000 {
             assert!(events_chunked(&data, &[1]) == whole, "{name}: 1-byte pieces");
         }
+    }
+}
+
+/// The SimpleBlock fast path is only a shortcut: with it switched off, every block taking the
+/// general path, each file gives the same events, whole and in random pieces.
+#[test]
+fn general_path_gives_the_fast_paths_events() {
+    let mut rng = Rng(11);
+    let general = DemuxOptions::default().with_general_path_only(true);
+    for (name, data) in corpus() {
+        let whole = events(&data);
+        assert!(events_chunked_with(&data, &[data.len()], general) == whole, "{name}: general path, one piece");
+        let sizes = random_sizes(&mut rng, 64);
+        assert!(events_chunked_with(&data, &sizes, general) == whole, "{name}: general path, {:?}", &sizes[..4]);
     }
 }
 

@@ -23,7 +23,7 @@ impl Demuxer {
     /// started (a header that makes no sense: damage).
     #[inline(always)]
     pub(super) fn hot_block(&mut self) -> Hot {
-        if self.hot.is_none() && self.frag.is_some() {
+        if self.hot.is_none() && self.frag.is_some() && self.fast_path {
             self.hot = self.reader.hot_cluster().map(|hot| hot.ending_by(self.hold_horizon()));
         }
         let Some(hot) = &self.hot else { return Hot::Miss };

@@ -35,6 +35,9 @@ pub struct DemuxOptions {
     pub limits: Limits,
     /// Verify CRC-32 elements (off by default); a mismatch is reported as damage.
     pub verify_crc: bool,
+    /// Every block takes the general path (element events), the SimpleBlock fast path
+    /// switched off. Slower, same events: for differential tests of the two paths.
+    pub general_path_only: bool,
 }
 
 impl DemuxOptions {
@@ -47,6 +50,12 @@ impl DemuxOptions {
     /// Turns CRC-32 verification on or off.
     pub fn with_crc_verification(mut self, on: bool) -> Self {
         self.verify_crc = on;
+        self
+    }
+
+    /// Switches the SimpleBlock fast path off (see [`general_path_only`](Self::general_path_only)).
+    pub fn with_general_path_only(mut self, on: bool) -> Self {
+        self.general_path_only = on;
         self
     }
 }
@@ -95,6 +104,8 @@ pub struct Demuxer {
     held: Held,
     /// The open Cluster while the reader is quiet in it (cleared by every element event).
     hot: Option<HotCluster>,
+    /// The fast path may be taken (see [`DemuxOptions::general_path_only`]).
+    fast_path: bool,
     /// The input ended inside an element: open elements are being closed.
     cut: bool,
     /// That truncation error, held back while what had fully arrived before it is handed out.
@@ -145,6 +156,7 @@ impl Demuxer {
             lent: 0,
             held: Held::default(),
             hot: None,
+            fast_path: !options.general_path_only,
             cut: false,
             truncation: None,
             done: false,
@@ -212,7 +224,7 @@ impl Demuxer {
     /// The next event; `NeedMore` when the input runs short; `Done` at the end.
     ///
     /// # Errors
-    /// Only [`ErrorKind::Truncated`], once, after [`finish`](Self::finish) when the input
+    /// Only [`ErrorKind::Truncated`](crate::ErrorKind::Truncated), once, after [`finish`](Self::finish) when the input
     /// ended inside an element. Polling may continue after it: the cut fragment is then
     /// closed (incomplete) and `Done` follows. Damage is not an error: it is an
     /// [`Event::Damage`], and parsing resumes after it.
