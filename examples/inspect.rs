@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use bytes::{Bytes, BytesMut};
 use json::{hex, Obj};
 use kinesis_video_parser::ebml::{decode_value, Value};
+use kinesis_video_parser::mkv::ids;
 use kinesis_video_parser::{
     DemuxOptions, ElementEvent, ElementHeader, ElementReader, Error, Event, Limits, ReadDemuxer, Status,
 };
@@ -253,18 +254,17 @@ fn element_line(out: &mut impl Write, h: &ElementHeader, depth: usize, rest: &st
         "{:>10} {}+ {} [{:X}] header {} {rest}",
         h.offset,
         "  ".repeat(depth),
-        h.id.name(),
+        ids::name(h.id),
         h.id.0,
         h.header_len
     )
 }
 
 fn describe(id: kinesis_video_parser::ElementId, data: &Bytes) -> String {
-    use kinesis_video_parser::mkv::ids;
     if matches!(id, ids::SIMPLE_BLOCK | ids::BLOCK) {
         return block_summary(data);
     }
-    match decode_value(id, data) {
+    match ids::schema(id).and_then(|s| decode_value(s.ty, data)) {
         Some(Value::Uint(v)) => v.to_string(),
         Some(Value::Int(v)) => v.to_string(),
         Some(Value::Float(v)) => format!("{v:?}"),

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::ebml::ElementId;
+use crate::ebml::{ElementId, ElementSpec};
 
 /// What went wrong.
 #[non_exhaustive]
@@ -20,9 +20,11 @@ pub enum ErrorKind {
     /// `EBMLMaxIDLength` says.
     InvalidVint,
     /// An element ID that is not valid where it stands: a reserved value, or an ID that
-    /// Matroska does not allow at the top level or directly inside a Segment.
+    /// the schema does not allow at the top level or directly inside the body (Matroska:
+    /// a Segment).
     InvalidElementId,
-    /// An element other than Segment or Cluster declares an unknown size.
+    /// An element declares an unknown size that the schema does not allow it (Matroska:
+    /// any but Segment and Cluster).
     UnknownSizeNotAllowed,
     /// An element's declared end lies past the end of its known-size parent.
     ChildExceedsParent,
@@ -100,15 +102,18 @@ pub struct Error {
     kind: ErrorKind,
     offset: u64,
     element: Option<ElementId>,
+    /// The element's row in the schema of the reader that found the error (a thin
+    /// pointer, like `message`: the error is moved inside every element event).
+    spec: Option<&'static ElementSpec>,
     detail: Option<&'static str>,
     /// The message of an I/O error (shared, so that the error stays cheap to clone).
-    message: Option<Arc<str>>,
+    message: Option<Arc<String>>,
 }
 
 impl Error {
     /// An error of `kind` at byte `offset`.
     pub fn new(kind: ErrorKind, offset: u64) -> Self {
-        Error { kind, offset, element: None, detail: None, message: None }
+        Error { kind, offset, element: None, spec: None, detail: None, message: None }
     }
 
     /// An I/O error of the underlying reader, `offset` bytes into the input: its kind and
@@ -123,13 +128,15 @@ impl Error {
     /// ```
     pub fn io(e: &std::io::Error, offset: u64) -> Self {
         let mut err = Error::new(ErrorKind::Io(e.kind()), offset);
-        err.message = Some(e.to_string().into());
+        err.message = Some(Arc::new(e.to_string()));
         err
     }
 
-    /// Sets the element the error happened in.
-    pub fn in_element(mut self, id: ElementId) -> Self {
+    /// Sets the element the error happened in, and its schema row when the schema lists
+    /// it (which names it).
+    pub fn in_element(mut self, id: ElementId, spec: Option<&'static ElementSpec>) -> Self {
         self.element = Some(id);
+        self.spec = spec;
         self
     }
 
@@ -154,6 +161,11 @@ impl Error {
         self.element
     }
 
+    /// The name of that element, when the schema knows it.
+    pub fn element_name(&self) -> Option<&'static str> {
+        self.spec.map(|s| s.name)
+    }
+
     /// A short explanation beyond the kind, when there is one.
     pub fn detail(&self) -> Option<&'static str> {
         self.detail
@@ -166,7 +178,7 @@ impl Error {
 
     /// The underlying error's message (I/O errors), when there is one.
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.message.as_deref().map(String::as_str)
     }
 }
 
@@ -180,14 +192,20 @@ impl fmt::Display for Error {
             write!(f, " ({m})")?;
         }
         write!(f, " at byte {}", self.offset)?;
-        if let Some(id) = self.element {
-            write!(f, " in {}", id.name())?;
+        match (self.element_name(), self.element) {
+            (Some(name), _) => write!(f, " in {name}")?,
+            (None, Some(id)) => write!(f, " in element {id}")?,
+            (None, None) => {}
         }
         Ok(())
     }
 }
 
 impl std::error::Error for Error {}
+
+// An error rides inside every element event and damage report: it stays as small as it was
+// before it named its element.
+const _: () = assert!(std::mem::size_of::<Error>() <= 56);
 
 /// Kind and message kept; the offset is unknown here (0): adapters, which know where the
 /// read failed, use [`Error::io`].

@@ -68,7 +68,9 @@ pub mod mux;
 
 pub use demux::{DemuxOptions, Demuxer, Event, EventRef, FragmentAssembler};
 pub use ebml::reader::Damage;
-pub use ebml::{ElementEvent, ElementHeader, ElementId, ElementReader};
+pub use ebml::{ElementEvent, ElementHeader, ElementId};
+/// The element reader on Matroska's schema (see [`ebml::ElementReader`]).
+pub type ElementReader = ebml::ElementReader<mkv::Matroska>;
 pub use error::{Error, ErrorKind, Limit, Result};
 pub use frame::{Fragment, FragmentMeta, FragmentTag, Frame, FrameInfo, FrameRef, TagPosition};
 pub use io::items::{Fragments, Frames};

@@ -20,7 +20,7 @@ use bytes::Bytes;
 
 use crate::demux::DemuxOptions;
 use crate::ebml::{value, ElementEvent, ElementHeader, ElementReader};
-use crate::mkv::ids;
+use crate::mkv::ids::{self, Matroska};
 use crate::Status;
 
 /// Merge settings.
@@ -90,7 +90,7 @@ struct Span {
 /// The I/O-free merger: push input, take output pieces, finish.
 #[derive(Debug)]
 pub struct Merger {
-    reader: ElementReader,
+    reader: ElementReader<Matroska>,
     opts: MergeOptions,
     /// Input bytes from `raw_start` on, as pushed.
     raw: VecDeque<Bytes>,

@@ -285,7 +285,8 @@ pub(super) fn whole_element(h: &ElementHeader, kind: ErrorKind) -> Damage {
     Damage {
         offset: h.offset,
         length: h.size.unwrap_or(0) + u64::from(h.header_len),
-        error: Error::new(kind, h.offset).in_element(h.id),
+        // Named by `Demuxer::damage`, out of the block path.
+        error: Error::new(kind, h.offset).in_element(h.id, None),
     }
 }
 

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::ebml::reader::Damage;
-use crate::ebml::{value, ElementHeader};
+use crate::ebml::{value, ElementHeader, Schema};
 use crate::error::{ErrorKind, Limit};
 use crate::frame::{FragmentMeta, FragmentTag, TagPosition};
 use crate::kvs::KvsMetadata;
 use crate::limits::Limits;
-use crate::mkv::ids;
+use crate::mkv::ids::{self, Matroska};
 use crate::mkv::{HeaderBuilder, InfoBuilder, SegmentInfo, Track, TrackBuilder};
 
 use super::{whole_element, BlockTrack, Demuxer, Event, GroupState};
@@ -134,7 +134,11 @@ impl Demuxer {
         f.damage_after_cluster = damage_after_cluster;
     }
 
-    pub(super) fn damage(&mut self, d: Damage) {
+    #[cold]
+    pub(super) fn damage(&mut self, mut d: Damage) {
+        if let (None, Some(id)) = (d.error.element_name(), d.error.element()) {
+            d.error = d.error.in_element(id, Matroska::spec(id));
+        }
         self.hold(d.offset, d.offset, Limits::DAMAGE_COST);
         self.track_damaged |= self.track_builder.is_some();
         if let Some(f) = &mut self.frag {

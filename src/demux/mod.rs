@@ -10,7 +10,7 @@ use crate::ebml::{ElementEvent, ElementReader};
 use crate::error::Error;
 use crate::frame::{FragmentMeta, Frame, FrameRef};
 use crate::limits::Limits;
-use crate::mkv::ids;
+use crate::mkv::ids::{self, Matroska};
 use crate::mkv::{HeaderBuilder, InfoBuilder, SegmentInfo, TagBuilder, Track, TrackBuilder};
 use crate::Status;
 
@@ -89,7 +89,7 @@ impl DemuxOptions {
 /// ```
 #[derive(Debug)]
 pub struct Demuxer {
-    reader: ElementReader,
+    reader: ElementReader<Matroska>,
     limits: Limits,
     out: VecDeque<Event>,
     /// The laced block whose frames are being handed out (after `out`, before any input).
@@ -228,7 +228,7 @@ impl Demuxer {
     /// ended inside an element. Polling may continue after it: the cut fragment is then
     /// closed (incomplete) and `Done` follows. Damage is not an error: it is an
     /// [`Event::Damage`], and parsing resumes after it.
-    #[inline]
+    #[inline(always)]
     pub fn poll(&mut self) -> Result<Status<Event>, Error> {
         // The frames of a lace after its first take this small path, which inlines into
         // the caller: nothing to read, one frame to build where it is consumed.
@@ -311,7 +311,7 @@ impl Demuxer {
     ///
     /// # Errors
     /// As [`poll`](Self::poll).
-    #[inline]
+    #[inline(always)]
     pub fn poll_ref(&mut self) -> Result<Status<EventRef<'_>>, Error> {
         if self.lace.is_open() && self.out.is_empty() {
             return Ok(Status::Ready(EventRef::Frame(self.next_laced_ref())));

@@ -1,27 +1,30 @@
-//! EBML (RFC 8794): element IDs, variable-size integers, values, and the incremental
-//! element reader.
+//! EBML (RFC 8794): element IDs, variable-size integers, values, the schema types and the
+//! incremental element reader. Nothing here knows a document type: the reader walks the
+//! [`Schema`] it is given.
 
 pub(crate) mod crc;
+pub mod ids;
 mod input;
 pub(crate) mod reader;
+mod schema;
 pub(crate) mod value;
 pub(crate) mod vint;
 pub mod writer;
 
 pub use reader::{ElementEvent, ElementHeader, ElementReader};
+pub use schema::{Clusters, ElementSpec, ElementType, Parent, Schema};
 pub use value::{decode_value, Value};
 
 use std::fmt;
 
 /// An EBML element ID, kept **with** its VINT marker bits (`0x1F43B675` is a Cluster).
 ///
-/// Unknown IDs are representable; [`name`](Self::name) returns `"Unknown"` for them.
+/// Any value is representable; names come from a [`Schema`] (`Schema::name`).
 ///
 /// ```
 /// use kinesis_video_parser::ElementId;
-/// assert_eq!(ElementId(0x1F43B675).name(), "Cluster");
 /// assert_eq!(ElementId(0x1F43B675).width(), 4);
-/// assert_eq!(format!("{}", ElementId(0xA3)), "SimpleBlock[A3]");
+/// assert_eq!(format!("{}", ElementId(0xA3)), "0xA3");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ElementId(pub u32);
@@ -46,16 +49,11 @@ impl ElementId {
         let lz = first_byte.leading_zeros();
         lz + 1 == w && self.0 & !(marker | (marker - 1)) == 0 && self.0 != (marker | (marker - 1))
     }
-
-    /// The Matroska name of the element, or `"Unknown"`.
-    pub fn name(self) -> &'static str {
-        crate::mkv::ids::schema(self).map_or("Unknown", |s| s.name)
-    }
 }
 
 impl fmt::Debug for ElementId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{:X}]", self.name(), self.0)
+        write!(f, "0x{:X}", self.0)
     }
 }
 

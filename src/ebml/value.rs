@@ -118,18 +118,17 @@ pub enum Value {
     Invalid(crate::error::ErrorKind),
 }
 
-/// Decodes a leaf body by the element's schema type. `None` for masters and unknown IDs.
+/// Decodes a leaf body as a value of type `ty` (a schema row's). `None` for masters.
 ///
 /// ```
-/// use kinesis_video_parser::ebml::{decode_value, Value};
-/// use kinesis_video_parser::mkv::ids;
-/// let v = decode_value(ids::TIMESTAMP_SCALE, &bytes::Bytes::from_static(&[0x0F, 0x42, 0x40]));
+/// use kinesis_video_parser::ebml::{decode_value, ElementType, Value};
+/// let v = decode_value(ElementType::Uint, &bytes::Bytes::from_static(&[0x0F, 0x42, 0x40]));
 /// assert_eq!(v, Some(Value::Uint(1_000_000)));
 /// ```
-pub fn decode_value(id: super::ElementId, data: &bytes::Bytes) -> Option<Value> {
-    use crate::mkv::ids::ElementType as T;
+pub fn decode_value(ty: super::ElementType, data: &bytes::Bytes) -> Option<Value> {
+    use super::ElementType as T;
     let r = |r: Result<Value, ErrorKind>| r.unwrap_or_else(Value::Invalid);
-    Some(match crate::mkv::ids::schema(id)?.ty {
+    Some(match ty {
         T::Master => return None,
         T::Uint => r(uint(data).map(Value::Uint)),
         T::Int => r(int(data).map(Value::Int)),

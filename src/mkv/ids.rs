@@ -4,58 +4,13 @@
 //! The schema says, for each known element, its name, value type, parent and flags; elements
 //! that are not listed are "unknown" and are skipped by size inside known-size masters.
 
-use crate::ebml::ElementId;
-
-/// The value type of an element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ElementType {
-    /// Contains other elements.
-    Master,
-    /// Big-endian unsigned integer, 0–8 bytes.
-    Uint,
-    /// Big-endian two's-complement signed integer, 0–8 bytes.
-    Int,
-    /// IEEE-754 float of 0, 4 or 8 bytes.
-    Float,
-    /// Printable ASCII string (trailing NULs trimmed).
-    String,
-    /// UTF-8 string (trailing NULs trimmed).
-    Utf8,
-    /// Signed nanoseconds since 2001-01-01T00:00:00 UTC.
-    Date,
-    /// Opaque bytes.
-    Binary,
-    /// A SimpleBlock or Block (binary with a block header).
-    Block,
-}
-
-/// Where an element may stand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parent {
-    /// At the top level of the stream.
-    Root,
-    /// Anywhere (Void, CRC-32).
-    Global,
-    /// Inside this master.
-    Id(ElementId),
-}
-
-/// One row of the schema.
-#[derive(Debug, Clone, Copy)]
-pub struct Schema {
-    /// The element ID, with marker bits.
-    pub id: ElementId,
-    /// The Matroska name.
-    pub name: &'static str,
-    /// The value type.
-    pub ty: ElementType,
-    /// Where it may stand.
-    pub parent: Parent,
-    /// May declare an unknown size (Segment, Cluster).
-    pub unknown_size_allowed: bool,
-    /// May contain itself (SimpleTag, ChapterAtom).
-    pub recursive: bool,
-}
+/// The IDs of the EBML header and the global elements (defined by RFC 8794, listed in this
+/// table).
+pub use crate::ebml::ids::{
+    CRC32, DOC_TYPE, DOC_TYPE_READ_VERSION, DOC_TYPE_VERSION, EBML, EBML_MAX_ID_LENGTH, EBML_MAX_SIZE_LENGTH,
+    EBML_READ_VERSION, EBML_VERSION, VOID,
+};
+use crate::ebml::{Clusters, ElementId, ElementSpec, ElementType, Parent, Schema};
 
 macro_rules! ids {
     ($( $(#[$m:meta])* $name:ident = $val:expr ;)*) => {
@@ -64,26 +19,6 @@ macro_rules! ids {
 }
 
 ids! {
-    /// EBML header.
-    EBML = 0x1A45DFA3;
-    /// EBMLVersion.
-    EBML_VERSION = 0x4286;
-    /// EBMLReadVersion.
-    EBML_READ_VERSION = 0x42F7;
-    /// EBMLMaxIDLength.
-    EBML_MAX_ID_LENGTH = 0x42F2;
-    /// EBMLMaxSizeLength.
-    EBML_MAX_SIZE_LENGTH = 0x42F3;
-    /// DocType.
-    DOC_TYPE = 0x4282;
-    /// DocTypeVersion.
-    DOC_TYPE_VERSION = 0x4287;
-    /// DocTypeReadVersion.
-    DOC_TYPE_READ_VERSION = 0x4285;
-    /// Void (global filler).
-    VOID = 0xEC;
-    /// CRC-32 (global, first child of its parent).
-    CRC32 = 0xBF;
     /// Segment.
     SEGMENT = 0x18538067;
     /// SeekHead.
@@ -356,8 +291,8 @@ ids! {
 
 use ElementType as T;
 
-const fn row(id: ElementId, name: &'static str, ty: ElementType, parent: Parent) -> Schema {
-    Schema { id, name, ty, parent, unknown_size_allowed: false, recursive: false }
+const fn row(id: ElementId, name: &'static str, ty: ElementType, parent: Parent) -> ElementSpec {
+    ElementSpec { id, name, ty, parent, unknown_size_allowed: false, recursive: false }
 }
 
 const fn under(p: ElementId) -> Parent {
@@ -365,7 +300,7 @@ const fn under(p: ElementId) -> Parent {
 }
 
 /// The schema, in spec order.
-pub const SCHEMA: &[Schema] = &[
+pub const SCHEMA: &[ElementSpec] = &[
     row(EBML, "EBML", T::Master, Parent::Root),
     row(EBML_VERSION, "EBMLVersion", T::Uint, under(EBML)),
     row(EBML_READ_VERSION, "EBMLReadVersion", T::Uint, under(EBML)),
@@ -376,7 +311,7 @@ pub const SCHEMA: &[Schema] = &[
     row(DOC_TYPE_READ_VERSION, "DocTypeReadVersion", T::Uint, under(EBML)),
     row(VOID, "Void", T::Binary, Parent::Global),
     row(CRC32, "CRC-32", T::Binary, Parent::Global),
-    Schema { unknown_size_allowed: true, ..row(SEGMENT, "Segment", T::Master, Parent::Root) },
+    ElementSpec { unknown_size_allowed: true, ..row(SEGMENT, "Segment", T::Master, Parent::Root) },
     row(SEEK_HEAD, "SeekHead", T::Master, under(SEGMENT)),
     row(SEEK, "Seek", T::Master, under(SEEK_HEAD)),
     row(SEEK_ID, "SeekID", T::Binary, under(SEEK)),
@@ -451,7 +386,7 @@ pub const SCHEMA: &[Schema] = &[
     row(CONTENT_COMP_ALGO, "ContentCompAlgo", T::Uint, under(CONTENT_COMPRESSION)),
     row(CONTENT_COMP_SETTINGS, "ContentCompSettings", T::Binary, under(CONTENT_COMPRESSION)),
     row(CONTENT_ENCRYPTION, "ContentEncryption", T::Master, under(CONTENT_ENCODING)),
-    Schema { unknown_size_allowed: true, ..row(CLUSTER, "Cluster", T::Master, under(SEGMENT)) },
+    ElementSpec { unknown_size_allowed: true, ..row(CLUSTER, "Cluster", T::Master, under(SEGMENT)) },
     row(TIMESTAMP, "Timestamp", T::Uint, under(CLUSTER)),
     row(POSITION, "Position", T::Uint, under(CLUSTER)),
     row(PREV_SIZE, "PrevSize", T::Uint, under(CLUSTER)),
@@ -487,7 +422,7 @@ pub const SCHEMA: &[Schema] = &[
     row(FILE_UID, "FileUID", T::Uint, under(ATTACHED_FILE)),
     row(CHAPTERS, "Chapters", T::Master, under(SEGMENT)),
     row(EDITION_ENTRY, "EditionEntry", T::Master, under(CHAPTERS)),
-    Schema { recursive: true, ..row(CHAPTER_ATOM, "ChapterAtom", T::Master, under(EDITION_ENTRY)) },
+    ElementSpec { recursive: true, ..row(CHAPTER_ATOM, "ChapterAtom", T::Master, under(EDITION_ENTRY)) },
     row(CHAPTER_UID, "ChapterUID", T::Uint, under(CHAPTER_ATOM)),
     row(CHAPTER_TIME_START, "ChapterTimeStart", T::Uint, under(CHAPTER_ATOM)),
     row(CHAPTER_TIME_END, "ChapterTimeEnd", T::Uint, under(CHAPTER_ATOM)),
@@ -503,7 +438,7 @@ pub const SCHEMA: &[Schema] = &[
     row(TAG_EDITION_UID, "TagEditionUID", T::Uint, under(TARGETS)),
     row(TAG_CHAPTER_UID, "TagChapterUID", T::Uint, under(TARGETS)),
     row(TAG_ATTACHMENT_UID, "TagAttachmentUID", T::Uint, under(TARGETS)),
-    Schema { recursive: true, ..row(SIMPLE_TAG, "SimpleTag", T::Master, under(TAG)) },
+    ElementSpec { recursive: true, ..row(SIMPLE_TAG, "SimpleTag", T::Master, under(TAG)) },
     row(TAG_NAME, "TagName", T::Utf8, under(SIMPLE_TAG)),
     row(TAG_LANGUAGE, "TagLanguage", T::String, under(SIMPLE_TAG)),
     row(TAG_LANGUAGE_BCP47, "TagLanguageBCP47", T::String, under(SIMPLE_TAG)),
@@ -530,7 +465,7 @@ const fn row_of(id: ElementId) -> usize {
 /// Cluster is matched directly; the rest is a binary search over the sorted IDs. All tables
 /// are built from [`SCHEMA`] at compile time.
 #[inline]
-pub fn schema(id: ElementId) -> Option<&'static Schema> {
+pub fn schema(id: ElementId) -> Option<&'static ElementSpec> {
     const CLUSTER_ROW: usize = row_of(CLUSTER);
     if let Some(&row) = id.0.checked_sub(0x80).and_then(|i| ONE_BYTE.get(i as usize)) {
         return SCHEMA.get(usize::from(row));
@@ -556,7 +491,7 @@ static ONE_BYTE: [u8; 128] = {
     rows
 };
 
-fn schema_search(id: ElementId) -> Option<&'static Schema> {
+fn schema_search(id: ElementId) -> Option<&'static ElementSpec> {
     SORTED_IDS.binary_search(&id.0).ok().map(|k| &SCHEMA[SORTED[k] as usize])
 }
 
@@ -598,21 +533,30 @@ static SORTED_IDS: [u32; N] = {
 /// The level-1 elements: the only IDs (besides Void and CRC-32) valid directly inside a Segment.
 pub const LEVEL1: [ElementId; 8] = [SEEK_HEAD, INFO, TRACKS, CLUSTER, CUES, ATTACHMENTS, CHAPTERS, TAGS];
 
+/// Matroska as the element reader walks it: this table, Segment as the body, the level-1
+/// elements, and Cluster, Timestamp and SimpleBlock as the media elements.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Matroska;
+
+impl Schema for Matroska {
+    const BODY: ElementId = SEGMENT;
+    const LEVEL1: &'static [ElementId] = &LEVEL1;
+    const CLUSTERS: Option<Clusters> = Some(Clusters { cluster: CLUSTER, timestamp: TIMESTAMP, block: SIMPLE_BLOCK });
+
+    #[inline]
+    fn spec(id: ElementId) -> Option<&'static ElementSpec> {
+        schema(id)
+    }
+}
+
+/// The name of `id` in this table, or `"Unknown"`.
+pub fn name(id: ElementId) -> &'static str {
+    schema(id).map_or("Unknown", |s| s.name)
+}
+
 /// `true` if `child` may stand directly inside `parent` (`None` = the top level).
 pub fn is_child_of(child: ElementId, parent: Option<ElementId>) -> bool {
     schema(child).is_some_and(|s| s.is_child_of(parent))
-}
-
-impl Schema {
-    /// [`is_child_of`] for this row's element, already looked up.
-    pub(crate) fn is_child_of(&self, parent: Option<ElementId>) -> bool {
-        match (self.parent, parent) {
-            (Parent::Global, _) => true,
-            (Parent::Root, None) => true,
-            (Parent::Id(p), Some(q)) => p == q || (self.recursive && self.id == q),
-            _ => false,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,13 @@
 pub(crate) mod block;
 pub mod ids;
 mod info;
+#[cfg(test)]
+mod skip_tests;
 mod tags;
 mod tracks;
 
 pub use block::BlockHeader;
+pub use ids::Matroska;
 pub use info::{EbmlHeader, SegmentInfo};
 pub(crate) use info::{HeaderBuilder, InfoBuilder};
 pub(crate) use tags::TagBuilder;

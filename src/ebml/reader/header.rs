@@ -1,13 +1,15 @@
 //! The header state: the next element's header, and what it is where it stands.
 
+use crate::ebml::ids;
 use crate::ebml::vint::{self, Parsed};
+use crate::ebml::ElementType;
+use crate::ebml::Schema;
 use crate::error::{Error, ErrorKind, Limit};
-use crate::mkv::ids::{self, schema, ElementType, LEVEL1};
 use crate::Status;
 
 use super::{ElementEvent, ElementHeader, ElementReader, State};
 
-impl ElementReader {
+impl<S: Schema> ElementReader<S> {
     /// Header state: close what ended, parse the next header and decide what it is.
     pub(super) fn header(&mut self) -> Result<Option<Status<ElementEvent>>, Error> {
         if self.stack.len() > self.pop_to {
@@ -16,7 +18,7 @@ impl ElementReader {
         self.pop_to = usize::MAX;
         let pos = self.input.pos();
         if let Some(at) = self.implied_segment.take() {
-            let seg = ElementHeader { id: ids::SEGMENT, offset: at, header_len: 0, size: None };
+            let seg = ElementHeader { id: S::BODY, offset: at, header_len: 0, size: None };
             self.stack.push(seg);
             return Ok(Some(Status::Ready(ElementEvent::Start(seg))));
         }
@@ -34,14 +36,14 @@ impl ElementReader {
                     return Ok(Some(Status::NeedMore(n)));
                 }
                 if self.input.len() > 0 {
-                    let id = self.stack.last().map_or(ids::SEGMENT, |h| h.id);
+                    let id = self.stack.last().map_or(S::BODY, |h| h.id);
                     return Err(self.truncate(pos, id));
                 }
                 // Clean end between elements: known-size masters not yet complete are cut.
                 let cut = self.stack.iter().rev().find(|h| h.end().is_some_and(|e| e > pos)).copied();
                 self.state = State::Closing { forced: cut.is_some() };
                 if let Some(cut) = cut {
-                    return Err(Error::new(ErrorKind::Truncated, cut.offset).in_element(cut.id));
+                    return Err(self.error_in(ErrorKind::Truncated, cut.offset, cut.id));
                 }
                 return Ok(None);
             }
@@ -69,7 +71,7 @@ impl ElementReader {
         // An element of an enclosing level (a new EBML header closes everything) ends the
         // open masters that cannot contain it. Unknown-size ones end that way by design;
         // for a known-size one it means its declared size was wrong: say so once.
-        let sch = schema(h.id);
+        let sch = S::spec(h.id);
         let child_of_top = parent.is_some_and(|p| sch.is_some_and(|s| s.is_child_of(Some(p.id))));
         let ancestor_level = !child_of_top && if h.id == ids::EBML { parent.is_some() } else { self.closes(h.id) };
         if let Some(p) = parent.filter(|_| ancestor_level) {
@@ -89,12 +91,14 @@ impl ElementReader {
             self.size_width_reported = true;
             return Ok(Some(self.notice(ErrorKind::InvalidVint, pos, h.id, "size wider than EBMLMaxSizeLength")));
         }
+        let body = S::BODY;
+        let global = matches!(h.id, ids::VOID | ids::CRC32);
         let valid = match parent {
-            None => matches!(h.id, ids::EBML | ids::SEGMENT | ids::VOID | ids::CRC32),
-            Some(p) if p.id == ids::SEGMENT => LEVEL1.contains(&h.id) || matches!(h.id, ids::VOID | ids::CRC32),
+            None => h.id == ids::EBML || h.id == body || global,
+            Some(p) if p.id == body => S::LEVEL1.contains(&h.id) || global,
             Some(_) => child_of_top,
         };
-        let structural = parent.is_none_or(|p| p.id == ids::SEGMENT);
+        let structural = parent.is_none_or(|p| p.id == body);
         if !valid && structural {
             self.damage(ErrorKind::InvalidElementId, pos, Some(h.id));
             return Ok(None);

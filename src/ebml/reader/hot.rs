@@ -1,9 +1,10 @@
-//! The SimpleBlock fast path: a block in the open Cluster peeked and taken without an event.
+//! The block fast path: a block (Matroska: SimpleBlock) in the open Cluster peeked and
+//! taken without an event.
 
 use bytes::Bytes;
 
 use crate::ebml::vint;
-use crate::mkv::ids;
+use crate::ebml::Schema;
 
 use super::{ElementHeader, ElementReader, State};
 
@@ -31,7 +32,7 @@ impl HotCluster {
     }
 }
 
-impl ElementReader {
+impl<S: Schema> ElementReader<S> {
     /// The open Cluster as the SimpleBlock fast path needs it, when the reader is quiet in
     /// it: between elements, nothing queued, no CRC running, no resync pending. This stays
     /// true while only [`take_simple_block`](Self::take_simple_block) consumes input; any
@@ -43,7 +44,8 @@ impl ElementReader {
             && self.crcs.is_empty()
             && self.pop_to == usize::MAX
             && self.implied_segment.is_none();
-        let cluster = self.stack.last().filter(|c| quiet && c.id == ids::CLUSTER)?;
+        let clusters = S::CLUSTERS?;
+        let cluster = self.stack.last().filter(|c| quiet && c.id == clusters.cluster)?;
         Some(HotCluster {
             end: cluster.end().unwrap_or(u64::MAX),
             unbounded: self.stack.iter().all(|o| o.size.is_none()),
@@ -64,8 +66,10 @@ impl ElementReader {
     /// `poll`, which handles every case (and reports what is wrong).
     #[inline(always)]
     pub(crate) fn peek_simple_block(&self, hot: &HotCluster) -> Option<(ElementHeader, &[u8])> {
+        // A constant: the schema's one-byte block ID (`hot_cluster` needs `CLUSTERS`).
+        let block = S::CLUSTERS?.block;
         let front = self.input.front();
-        if front.first() != Some(&(ids::SIMPLE_BLOCK.0 as u8)) {
+        if front.first() != Some(&(block.0 as u8)) {
             return None;
         }
         // An unknown size (damage) goes to `poll`, which reports it.
@@ -87,7 +91,7 @@ impl ElementReader {
             return None;
         }
         Self::prefetch(front, header_len + size as usize);
-        let h = ElementHeader { id: ids::SIMPLE_BLOCK, offset: pos, header_len: header_len as u8, size: Some(size) };
+        let h = ElementHeader { id: block, offset: pos, header_len: header_len as u8, size: Some(size) };
         Some((h, &front[header_len..header_len + size as usize]))
     }
 

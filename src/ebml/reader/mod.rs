@@ -20,15 +20,16 @@
 //! skipped without buffering.
 
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 
 use bytes::Bytes;
 
 use super::crc;
+use super::ids;
 use super::input::Input;
-use super::ElementId;
+use super::{ElementId, Parent, Schema};
 use crate::error::{Error, ErrorKind};
 use crate::limits::Limits;
-use crate::mkv::ids::{self, schema, Parent};
 use crate::Status;
 
 mod header;
@@ -121,21 +122,25 @@ struct CrcCheck {
 ///
 /// ```
 /// use bytes::Bytes;
+/// use kinesis_video_parser::ebml::Schema;
+/// use kinesis_video_parser::mkv::{ids, Matroska};
 /// use kinesis_video_parser::{ElementEvent, ElementReader, Limits, Status};
 /// // EBML header holding DocType "webm", split in two pieces.
 /// let bytes = [0x1A, 0x45, 0xDF, 0xA3, 0x87, 0x42, 0x82, 0x84, b'w', b'e', b'b', b'm'];
+/// // The crate root's `ElementReader` is `ebml::ElementReader<Matroska>`.
 /// let mut r = ElementReader::new(Limits::default());
 /// r.push(Bytes::copy_from_slice(&bytes[..6]));
-/// assert!(matches!(r.poll(), Ok(Status::Ready(ElementEvent::Start(h))) if h.id.name() == "EBML"));
+/// assert!(matches!(r.poll(), Ok(Status::Ready(ElementEvent::Start(h))) if h.id == ids::EBML));
 /// assert!(matches!(r.poll(), Ok(Status::NeedMore(_))));
 /// r.push(Bytes::copy_from_slice(&bytes[6..]));
 /// r.finish();
-/// assert!(matches!(r.poll(), Ok(Status::Ready(ElementEvent::Data(h, d))) if h.id.name() == "DocType" && &d[..] == b"webm"));
+/// assert!(matches!(r.poll(), Ok(Status::Ready(ElementEvent::Data(h, d))) if Matroska::name(h.id) == Some("DocType") && &d[..] == b"webm"));
 /// assert!(matches!(r.poll(), Ok(Status::Ready(ElementEvent::End(..)))));
 /// assert!(matches!(r.poll(), Ok(Status::Done)));
 /// ```
 #[derive(Debug)]
-pub struct ElementReader {
+pub struct ElementReader<S: Schema> {
+    schema: PhantomData<S>,
     input: Input,
     stack: Vec<ElementHeader>,
     state: State,
@@ -159,10 +164,11 @@ pub struct ElementReader {
     skip_subtrees: &'static [ElementId],
 }
 
-impl ElementReader {
-    /// A reader with the given limits.
+impl<S: Schema> ElementReader<S> {
+    /// A reader of documents of schema `S` (Matroska's is `mkv::Matroska`), within `limits`.
     pub fn new(limits: Limits) -> Self {
         ElementReader {
+            schema: PhantomData,
             input: Input::default(),
             stack: Vec::new(),
             state: State::Header,
@@ -357,7 +363,12 @@ impl ElementReader {
     fn truncate(&mut self, offset: u64, id: ElementId) -> Error {
         self.input.skip(u64::MAX);
         self.state = State::Closing { forced: true };
-        Error::new(ErrorKind::Truncated, offset).in_element(id)
+        self.error_in(ErrorKind::Truncated, offset, id)
+    }
+
+    /// An error of `kind` at `at`, in element `id` (named by the schema).
+    pub(super) fn error_in(&self, kind: ErrorKind, at: u64, id: ElementId) -> Error {
+        Error::new(kind, at).in_element(id, S::spec(id))
     }
 
     /// Closes the innermost master. Its CRC, if one is being checked, is verified unless
@@ -371,7 +382,7 @@ impl ElementReader {
             let c = self.crcs.remove(i);
             if !forced && crc::finish(c.state) != c.expected {
                 self.pending.push_back(end);
-                let error = Error::new(ErrorKind::ChecksumMismatch, h.offset).in_element(h.id);
+                let error = self.error_in(ErrorKind::ChecksumMismatch, h.offset, h.id);
                 return Status::Ready(ElementEvent::Damage(Damage { offset: h.offset, length: pos - h.offset, error }));
             }
         }
@@ -379,11 +390,10 @@ impl ElementReader {
     }
 
     fn damage(&mut self, kind: ErrorKind, at: u64, id: Option<ElementId>) {
-        let mut e = Error::new(kind, at);
-        if let Some(id) = id.or(self.stack.last().map(|h| h.id)) {
-            e = e.in_element(id);
-        }
-        self.damage = Some(e);
+        self.damage = Some(match id.or(self.stack.last().map(|h| h.id)) {
+            Some(id) => self.error_in(kind, at, id),
+            None => Error::new(kind, at),
+        });
         // Nothing skipped may count towards a CRC; the masters it covered are cut anyway.
         self.crcs.clear();
         // Never scan from the same byte twice: resync starts one past the bad element.
@@ -393,16 +403,16 @@ impl ElementReader {
 
     /// A zero-length damage report: nothing is skipped, but the structure was wrong.
     fn notice(&mut self, kind: ErrorKind, at: u64, id: ElementId, detail: &'static str) -> Status<ElementEvent> {
-        let error = Error::new(kind, at).in_element(id).with_detail(detail);
+        let error = self.error_in(kind, at, id).with_detail(detail);
         Status::Ready(ElementEvent::Damage(Damage { offset: at, length: 0, error }))
     }
 
     /// `true` if `id` belongs to a level above the innermost open master: the top level, or
     /// a child of some open master.
     fn closes(&self, id: ElementId) -> bool {
-        match schema(id).map(|s| s.parent) {
+        match S::spec(id).map(|s| s.parent) {
             Some(Parent::Root) => !self.stack.is_empty(),
-            Some(Parent::Id(_)) => self.stack.iter().any(|o| ids::is_child_of(id, Some(o.id))),
+            Some(Parent::Id(_)) => self.stack.iter().any(|o| S::is_child_of(id, Some(o.id))),
             _ => false,
         }
     }
@@ -410,7 +420,7 @@ impl ElementReader {
     fn after_leaf(&mut self, h: &ElementHeader, data: &[u8]) {
         let parent = self.stack.last().copied();
         if h.id == ids::EBML_MAX_SIZE_LENGTH && parent.is_some_and(|p| p.id == ids::EBML) {
-            // Matroska allows at most 8, so wider values mean 8.
+            // Sizes are at most 8 bytes wide in this reader, so wider values mean 8.
             self.max_size_len = match super::value::uint(data) {
                 Ok(n @ 1..=8) => n as usize,
                 _ => 8,

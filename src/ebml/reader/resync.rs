@@ -1,13 +1,14 @@
 //! Resynchronisation after damage: the next point that validates.
 
+use crate::ebml::ids;
 use crate::ebml::vint::{self, Parsed};
+use crate::ebml::Schema;
 use crate::error::Error;
-use crate::mkv::ids::{self, LEVEL1};
 use crate::Status;
 
 use super::{Damage, ElementEvent, ElementReader, State};
 
-impl ElementReader {
+impl<S: Schema> ElementReader<S> {
     /// Scans for the next point that validates and reports what was skipped.
     pub(super) fn resync(&mut self, start: u64) -> Result<Status<ElementEvent>, Error> {
         loop {
@@ -29,19 +30,20 @@ impl ElementReader {
             }
             // Skip to the next byte that can start a sync ID (at least one byte: progress).
             let front = self.input.front();
-            let next = front[1..].iter().position(|b| SYNC_FIRST_BYTES.contains(b)).map_or(front.len(), |i| i + 1);
+            let next = front[1..].iter().position(|&b| S::is_sync_byte(b)).map_or(front.len(), |i| i + 1);
             self.input.skip(next as u64);
         }
     }
 
     /// If a resync point starts at the front of the input: the stack depth to pop to, and
-    /// whether a Segment must be implied (a level-1 element found with none open).
+    /// whether the body (Segment) must be implied (a level-1 element found with none open).
     pub(super) fn sync_here(&self, pos: u64) -> Option<(usize, bool)> {
         let mut scratch = [0u8; 16];
         let buf = self.input.peek(&mut scratch, 16);
         let Parsed::Done(h) = vint::header(buf, 8) else { return None };
         let body = &buf[usize::from(h.len)..];
-        let seg = self.stack.iter().rposition(|o| o.id == ids::SEGMENT);
+        let body_id = S::BODY;
+        let seg = self.stack.iter().rposition(|o| o.id == body_id);
         let child = || match vint::run(vint::element_id(body)) {
             Parsed::Done(c) => Some(c),
             _ => None,
@@ -56,14 +58,19 @@ impl ElementReader {
                 None => Some((0, true)),
             }
         };
+        let clusters = S::CLUSTERS;
         match h.id {
             ids::EBML => h.size.is_some_and(|s| s <= 4096).then_some((0, false)),
-            ids::SEGMENT => Some((0, false)),
-            ids::CLUSTER => level1(matches!(child(), Some(ids::TIMESTAMP | ids::CRC32))),
-            id if LEVEL1.contains(&id) => {
+            id if id == body_id => Some((0, false)),
+            // A Cluster (often of unknown size) proves itself by its first child.
+            id if clusters.is_some_and(|c| c.cluster == id) => {
+                let proof = clusters.map(|c| c.timestamp);
+                level1(child().is_some_and(|c| Some(c) == proof || c == ids::CRC32))
+            }
+            id if S::LEVEL1.contains(&id) => {
                 let size = h.size?;
                 let plausible = size <= self.limits.max_element_size
-                    && (size == 0 || child().is_some_and(|c| ids::is_child_of(c, Some(id))));
+                    && (size == 0 || child().is_some_and(|c| S::is_child_of(c, Some(id))));
                 level1(plausible)
             }
             _ => None,
@@ -77,6 +84,3 @@ impl ElementReader {
         }
     }
 }
-
-/// First bytes of the IDs resync looks for (EBML header, Segment, level-1 elements).
-pub(super) const SYNC_FIRST_BYTES: [u8; 10] = [0x1A, 0x18, 0x11, 0x15, 0x16, 0x1F, 0x1C, 0x19, 0x10, 0x12];

@@ -1,8 +1,9 @@
 //! The watch for a new EBML header inside bodies that no known size bounds.
 
+use crate::ebml::ids;
 use crate::ebml::vint::{self, Parsed};
-use crate::error::{Error, ErrorKind};
-use crate::mkv::ids;
+use crate::ebml::Schema;
+use crate::error::ErrorKind;
 use crate::Status;
 
 use super::{Damage, ElementEvent, ElementHeader, ElementReader, State};
@@ -15,7 +16,7 @@ pub(super) enum Scan {
     Clear,
 }
 
-impl ElementReader {
+impl<S: Schema> ElementReader<S> {
     /// An element body in an unbounded context ran into a new EBML header `skip` bytes
     /// into what is still queued: its declared size was wrong. The bytes before the header
     /// are dropped, the element is reported, and reading resumes at the header.
@@ -23,9 +24,8 @@ impl ElementReader {
         self.input.skip(skip as u64);
         self.crcs.clear();
         self.state = State::Header;
-        let error = Error::new(ErrorKind::SizeOverrun, h.offset)
-            .in_element(h.id)
-            .with_detail("element spans a new EBML header");
+        let error =
+            self.error_in(ErrorKind::SizeOverrun, h.offset, h.id).with_detail("element spans a new EBML header");
         let length = u64::from(h.header_len) + body_bytes;
         Status::Ready(ElementEvent::Damage(Damage { offset: h.offset, length, error }))
     }
@@ -80,7 +80,7 @@ impl ElementReader {
             return Some(false);
         }
         match vint::run(vint::element_id(&b[usize::from(h.len)..])) {
-            Parsed::Done(c) => Some(ids::is_child_of(c, Some(ids::EBML))),
+            Parsed::Done(c) => Some(S::is_child_of(c, Some(ids::EBML))),
             Parsed::Error(_) => Some(false),
             Parsed::Incomplete(_) => {
                 if self.eof {
