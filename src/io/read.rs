@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 use crate::demux::{DemuxOptions, Demuxer, Event};
 use crate::error::Error;
 use crate::io::items::{Fragments, Frames};
+use crate::io::read_size::{is_short, ReadSize};
 use crate::Status;
 
 /// Default size of one read: 64 KiB.
@@ -15,10 +16,10 @@ pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
 
 /// Reads a stream through a [`Demuxer`], yielding its events.
 ///
-/// Each read (64 KiB by default, growing up to 16 times that while reads come back full)
-/// goes into a reused buffer of its own and is pushed whole: frames are slices of it.
-/// A short read is copied to its exact size instead, so that a trickling stream never pins
-/// large buffers.
+/// Each read (64 KiB by default, doubling up to 16 times that while reads come back full,
+/// halving when they do not) goes into a reused buffer of its own and is pushed whole:
+/// frames are slices of it. A short read is copied to its exact size instead, so that a
+/// trickling stream never pins large buffers.
 /// Truncation is yielded as an `Err` item; iteration may continue after it to receive the
 /// closing events. I/O errors end the iteration.
 ///
@@ -33,21 +34,9 @@ pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
 pub struct ReadDemuxer<R> {
     demux: Demuxer,
     read: R,
-    read_size: usize,
-    cur_read: usize,
+    read_size: ReadSize,
     bufs: ReadBuffers,
     failed: bool,
-}
-
-/// A read buffer as a piece for the core: whole (zero-copy) when it is mostly full, copied
-/// to its exact size when a short read would otherwise pin a large allocation.
-#[cfg(feature = "tokio")]
-pub(crate) fn right_sized(buf: BytesMut) -> Bytes {
-    if buf.len() * 4 < buf.capacity() {
-        Bytes::copy_from_slice(&buf)
-    } else {
-        buf.freeze()
-    }
 }
 
 /// Read buffers reused whole, so that a steady stream reads into memory it used before
@@ -93,7 +82,7 @@ impl ReadBuffers {
     /// much shorter than `want` is copied to its size (the buffer is reused as it is), so
     /// that a trickling stream never pins a buffer.
     pub fn piece(&mut self, n: usize, want: usize) -> Bytes {
-        if n * 4 < want {
+        if is_short(n, want) {
             return Bytes::copy_from_slice(&self.cur[..n]);
         }
         let buf = std::mem::take(&mut self.cur).freeze();
@@ -117,8 +106,7 @@ impl<R: Read> ReadDemuxer<R> {
         ReadDemuxer {
             demux: Demuxer::with_options(options),
             read,
-            read_size: DEFAULT_READ_SIZE,
-            cur_read: DEFAULT_READ_SIZE,
+            read_size: ReadSize::new(DEFAULT_READ_SIZE, DEFAULT_READ_SIZE * 16),
             bufs: ReadBuffers::default(),
             failed: false,
         }
@@ -126,8 +114,7 @@ impl<R: Read> ReadDemuxer<R> {
 
     /// Sets the size of one read (at least 1 byte).
     pub fn with_read_size(mut self, bytes: usize) -> Self {
-        self.read_size = bytes.max(1);
-        self.cur_read = self.read_size;
+        self.read_size = ReadSize::new(bytes, bytes.saturating_mul(16));
         self
     }
 
@@ -150,9 +137,7 @@ impl<R: Read> ReadDemuxer<R> {
     /// enough to inline into the caller's loop, where a frame is built where it is used.
     #[inline(never)]
     fn fill(&mut self) -> Result<(), Error> {
-        // Declared sizes are not trusted for allocation: the read size adapts to what
-        // actually arrives, from the configured size up to 16 times it.
-        let size = self.cur_read;
+        let size = self.read_size.next();
         loop {
             match self.read.read(self.bufs.window(size)) {
                 Ok(0) => {
@@ -160,7 +145,7 @@ impl<R: Read> ReadDemuxer<R> {
                     return Ok(());
                 }
                 Ok(n) => {
-                    self.cur_read = if n == size { (size * 2).min(self.read_size * 16) } else { self.read_size };
+                    self.read_size.after(n, size);
                     let piece = self.bufs.piece(n, size);
                     self.demux.push(piece);
                     return Ok(());

@@ -5,8 +5,8 @@
 //! `tokio_util::codec::Decoder` for `FramedRead`. Neither holds parsing logic.
 //!
 //! Back-pressure: input is read only when the core needs more, into a buffer that starts at
-//! 8 KiB and adapts to the stream's rate (up to 256 KiB), so an idle stream holds about
-//! 8 KiB plus the core's state. Cancel-safety: everything read is pushed into the core before
+//! 8 KiB and adapts to the stream's rate (up to 256 KiB, by the adapters' one rule, see
+//! [`ReadSize`]), so an idle stream holds about 8 KiB plus the core's state. Cancel-safety: everything read is pushed into the core before
 //! `poll_next` returns, so dropping a `next()` future loses nothing.
 
 use std::pin::Pin;
@@ -20,6 +20,7 @@ use tokio_util::codec::Decoder;
 use crate::demux::{DemuxOptions, Demuxer, Event};
 use crate::error::Error;
 use crate::io::items::{Fragments, Frames};
+use crate::io::read_size::{is_short, ReadSize};
 use crate::Status;
 
 const MIN_READ: usize = 8 * 1024;
@@ -48,7 +49,7 @@ const MAX_READ: usize = 256 * 1024;
 pub struct AsyncDemuxer<R> {
     demux: Demuxer,
     read: R,
-    read_size: usize,
+    read_size: ReadSize,
     failed: bool,
 }
 
@@ -60,7 +61,12 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
 
     /// Reads `read` with the given options.
     pub fn with_options(read: R, options: DemuxOptions) -> Self {
-        AsyncDemuxer { demux: Demuxer::with_options(options), read, read_size: MIN_READ, failed: false }
+        AsyncDemuxer {
+            demux: Demuxer::with_options(options),
+            read,
+            read_size: ReadSize::new(MIN_READ, MAX_READ),
+            failed: false,
+        }
     }
 
     /// The core, for its accessors (position, tracks, current fragment).
@@ -88,9 +94,7 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
                 Ok(Status::Done) => return Poll::Ready(None),
                 Err(e) => return Poll::Ready(Some(Err(e))),
                 Ok(Status::NeedMore(_)) => {
-                    // Declared sizes are not trusted for allocation: the read size adapts
-                    // to what actually arrives.
-                    let want = self.read_size;
+                    let want = self.read_size.next();
                     let mut buf = BytesMut::with_capacity(want);
                     match tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, &mut buf) {
                         Poll::Pending => return Poll::Pending,
@@ -100,10 +104,9 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
                         }
                         Poll::Ready(Ok(0)) => self.demux.finish(),
                         Poll::Ready(Ok(got)) => {
-                            // Adapt the next read to the stream's rate.
-                            self.read_size =
-                                if got >= want { (want * 2).min(MAX_READ) } else { (want / 2).max(MIN_READ) };
-                            self.demux.push(super::read::right_sized(buf));
+                            self.read_size.after(got, want);
+                            let piece = if is_short(got, want) { Bytes::copy_from_slice(&buf) } else { buf.freeze() };
+                            self.demux.push(piece);
                         }
                     }
                 }
