@@ -20,6 +20,7 @@ use bytes::Bytes;
 
 use crate::demux::DemuxOptions;
 use crate::ebml::{value, ElementEvent, ElementHeader, ElementReader};
+use crate::io::read::{Pieces, DEFAULT_READ_SIZE};
 use crate::mkv::ids::{self, Matroska};
 use crate::Status;
 
@@ -464,8 +465,9 @@ pub enum Progress {
 /// # Errors
 /// I/O errors of either side. Damage and truncation are not errors: they are in the report
 /// (the output holds everything valid).
-pub fn merge<R: Read, W: Write>(mut input: R, mut output: W, opts: MergeOptions) -> std::io::Result<MergeReport> {
+pub fn merge<R: Read, W: Write>(input: R, mut output: W, opts: MergeOptions) -> std::io::Result<MergeReport> {
     let mut m = Merger::new(opts);
+    let mut pieces = Pieces::new(input, DEFAULT_READ_SIZE);
     loop {
         let st = m.process();
         for piece in m.take_output() {
@@ -473,21 +475,10 @@ pub fn merge<R: Read, W: Write>(mut input: R, mut output: W, opts: MergeOptions)
         }
         match st {
             Progress::Done => break,
-            _ => {
-                let mut buf = vec![0u8; 64 * 1024];
-                let n = loop {
-                    match input.read(&mut buf) {
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        other => break other?,
-                    }
-                };
-                if n == 0 {
-                    m.finish();
-                } else {
-                    buf.truncate(n);
-                    m.push(Bytes::from(buf));
-                }
-            }
+            _ => match pieces.next_piece()? {
+                Some(piece) => m.push(piece),
+                None => m.finish(),
+            },
         }
     }
     output.flush()?;

@@ -33,10 +33,44 @@ pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct ReadDemuxer<R> {
     demux: Demuxer,
-    read: R,
-    read_size: ReadSize,
-    bufs: ReadBuffers,
+    pieces: Pieces<R>,
     failed: bool,
+}
+
+/// A `std::io::Read` as pieces for a core, by the adapters' read rule (see [`crate::io`]):
+/// the one read loop of the sync adapter (so of the clipper and the image extractor too)
+/// and of the merger.
+#[derive(Debug)]
+pub(crate) struct Pieces<R> {
+    read: R,
+    size: ReadSize,
+    bufs: ReadBuffers,
+}
+
+impl<R: Read> Pieces<R> {
+    /// Pieces of `read`, reads starting at `base` bytes (growing to 16 times that).
+    pub(crate) fn new(read: R, base: usize) -> Self {
+        Pieces { read, size: ReadSize::new(base, base.saturating_mul(16)), bufs: ReadBuffers::default() }
+    }
+
+    /// The next piece read (an interrupted read is retried); `None` at the end of input.
+    ///
+    /// # Errors
+    /// The source's I/O error, as it is.
+    pub(crate) fn next_piece(&mut self) -> std::io::Result<Option<Bytes>> {
+        let size = self.size.next();
+        loop {
+            match self.read.read(self.bufs.window(size)) {
+                Ok(0) => return Ok(None),
+                Ok(n) => {
+                    self.size.after(n, size);
+                    return Ok(Some(self.bufs.piece(n, size)));
+                }
+                Err(e) if e.kind() == IoKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 /// Read buffers reused whole, so that a steady stream reads into memory it used before
@@ -105,16 +139,14 @@ impl<R: Read> ReadDemuxer<R> {
     pub fn with_options(read: R, options: DemuxOptions) -> Self {
         ReadDemuxer {
             demux: Demuxer::with_options(options),
-            read,
-            read_size: ReadSize::new(DEFAULT_READ_SIZE, DEFAULT_READ_SIZE * 16),
-            bufs: ReadBuffers::default(),
+            pieces: Pieces::new(read, DEFAULT_READ_SIZE),
             failed: false,
         }
     }
 
     /// Sets the size of one read (at least 1 byte).
     pub fn with_read_size(mut self, bytes: usize) -> Self {
-        self.read_size = ReadSize::new(bytes, bytes.saturating_mul(16));
+        self.pieces.size = ReadSize::new(bytes, bytes.saturating_mul(16));
         self
     }
 
@@ -137,23 +169,12 @@ impl<R: Read> ReadDemuxer<R> {
     /// enough to inline into the caller's loop, where a frame is built where it is used.
     #[inline(never)]
     fn fill(&mut self) -> Result<(), Error> {
-        let size = self.read_size.next();
-        loop {
-            match self.read.read(self.bufs.window(size)) {
-                Ok(0) => {
-                    self.demux.finish();
-                    return Ok(());
-                }
-                Ok(n) => {
-                    self.read_size.after(n, size);
-                    let piece = self.bufs.piece(n, size);
-                    self.demux.push(piece);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == IoKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(&e, self.demux.pushed())),
-            }
+        match self.pieces.next_piece() {
+            Ok(Some(piece)) => self.demux.push(piece),
+            Ok(None) => self.demux.finish(),
+            Err(e) => return Err(Error::io(&e, self.demux.pushed())),
         }
+        Ok(())
     }
 }
 
