@@ -20,8 +20,8 @@ use std::process::ExitCode;
 
 use bytes::{Bytes, BytesMut};
 use json::{hex, Obj};
-use kinesis_video_parser::ebml::{decode_value, Value};
-use kinesis_video_parser::mkv::ids;
+use kinesis_video_parser::ebml::{decode_value, Schema, Value};
+use kinesis_video_parser::mkv::{ids, Matroska};
 use kinesis_video_parser::{
     DemuxOptions, ElementEvent, ElementHeader, ElementReader, Error, Event, Limits, ReadDemuxer, Status,
 };
@@ -254,7 +254,7 @@ fn element_line(out: &mut impl Write, h: &ElementHeader, depth: usize, rest: &st
         "{:>10} {}+ {} [{:X}] header {} {rest}",
         h.offset,
         "  ".repeat(depth),
-        ids::name(h.id),
+        Matroska::name(h.id).unwrap_or("Unknown"),
         h.id.0,
         h.header_len
     )

@@ -549,16 +549,6 @@ impl Schema for Matroska {
     }
 }
 
-/// The name of `id` in this table, or `"Unknown"`.
-pub fn name(id: ElementId) -> &'static str {
-    schema(id).map_or("Unknown", |s| s.name)
-}
-
-/// `true` if `child` may stand directly inside `parent` (`None` = the top level).
-pub fn is_child_of(child: ElementId, parent: Option<ElementId>) -> bool {
-    schema(child).is_some_and(|s| s.is_child_of(parent))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,11 +565,11 @@ mod tests {
 
     #[test]
     fn parents() {
-        assert!(is_child_of(CLUSTER, Some(SEGMENT)));
-        assert!(is_child_of(SIMPLE_TAG, Some(SIMPLE_TAG)));
-        assert!(is_child_of(VOID, None));
-        assert!(is_child_of(EBML, None));
-        assert!(!is_child_of(CLUSTER, Some(CLUSTER)));
-        assert!(!is_child_of(SIMPLE_BLOCK, Some(SEGMENT)));
+        assert!(Matroska::is_child_of(CLUSTER, Some(SEGMENT)));
+        assert!(Matroska::is_child_of(SIMPLE_TAG, Some(SIMPLE_TAG)));
+        assert!(Matroska::is_child_of(VOID, None));
+        assert!(Matroska::is_child_of(EBML, None));
+        assert!(!Matroska::is_child_of(CLUSTER, Some(CLUSTER)));
+        assert!(!Matroska::is_child_of(SIMPLE_BLOCK, Some(SEGMENT)));
     }
 }
