@@ -39,9 +39,10 @@ impl BlockTrack {
 }
 
 /// A laced block being handed out a frame per poll: its body and where that starts, its
-/// first frame (all but the per-frame fields) and its track's prefix, the time step per frame, the next frame's
-/// index and the number of frames (`next == count`: none left; the body is then empty, or,
-/// after `poll_ref` lent the last frame, released by the next poll).
+/// first frame (all but the per-frame fields) and its track's prefix, the time step per
+/// frame, the next frame's index and the number of frames (`next == count`: none left;
+/// the body is then empty, or, after `poll_ref` lent the last frame, released by the next
+/// poll).
 #[derive(Debug, Default)]
 pub(super) struct Lace {
     pub(super) body: Bytes,
@@ -209,9 +210,9 @@ impl Demuxer {
     }
 
     /// Starts handing out the frames of a laced block, `first` filled in but for the
-    /// per-frame fields (with its track's prefix); nothing is handed out unless the whole lace is valid. Each frame
-    /// after the first adds DefaultDuration (else an equal share of BlockDuration) to the
-    /// time, when either of `durations` (default, block) is known.
+    /// per-frame fields (with its track's prefix); nothing is handed out unless the whole
+    /// lace is valid. Each frame after the first adds DefaultDuration (else an equal share
+    /// of BlockDuration) to the time, when either of `durations` (default, block) is known.
     #[inline(never)]
     pub(super) fn start_lace(
         &mut self,

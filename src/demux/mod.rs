@@ -224,10 +224,10 @@ impl Demuxer {
     /// The next event; `NeedMore` when the input runs short; `Done` at the end.
     ///
     /// # Errors
-    /// Only [`ErrorKind::Truncated`](crate::ErrorKind::Truncated), once, after [`finish`](Self::finish) when the input
-    /// ended inside an element. Polling may continue after it: the cut fragment is then
-    /// closed (incomplete) and `Done` follows. Damage is not an error: it is an
-    /// [`Event::Damage`], and parsing resumes after it.
+    /// Only [`ErrorKind::Truncated`](crate::ErrorKind::Truncated), once, after
+    /// [`finish`](Self::finish) when the input ended inside an element. Polling may continue
+    /// after it: the cut fragment is then closed (incomplete) and `Done` follows. Damage is
+    /// not an error: it is an [`Event::Damage`], and parsing resumes after it.
     #[inline(always)]
     pub fn poll(&mut self) -> Result<Status<Event>, Error> {
         // The frames of a lace after its first take this small path, which inlines into
@@ -285,10 +285,9 @@ impl Demuxer {
     /// [`FrameRef::into_owned`](crate::FrameRef::into_owned) keeps one.
     ///
     /// Events, their order and their values are exactly those of `poll` (see
-    /// [`EventRef::into_owned`]), and the two may
-    /// be mixed. The bytes a lent frame occupies stay queued until the next poll consumes
-    /// them; [`position`](Self::position) and [`buffered`](Self::buffered) already count
-    /// them as consumed.
+    /// [`EventRef::into_owned`]), and the two may be mixed. The bytes a lent frame occupies
+    /// stay queued until the next poll consumes them; [`position`](Self::position) and
+    /// [`buffered`](Self::buffered) already count them as consumed.
     ///
     /// ```
     /// use kinesis_video_parser::{Demuxer, EventRef, Status};

@@ -146,7 +146,7 @@ impl<R: Read> ReadDemuxer<R> {
 
     /// Sets the size of one read (at least 1 byte).
     pub fn with_read_size(mut self, bytes: usize) -> Self {
-        self.pieces.size = ReadSize::new(bytes, bytes.saturating_mul(16));
+        self.pieces = Pieces::new(self.pieces.read, bytes);
         self
     }
 

@@ -6,8 +6,9 @@
 //!
 //! Back-pressure: input is read only when the core needs more, into a buffer that starts at
 //! 8 KiB and adapts to the stream's rate (up to 256 KiB, by the adapters' one rule, see
-//! [`ReadSize`]), so an idle stream holds about 8 KiB plus the core's state. Cancel-safety: everything read is pushed into the core before
-//! `poll_next` returns, so dropping a `next()` future loses nothing.
+//! [`ReadSize`]), so an idle stream holds about 8 KiB plus the core's state.
+//! Cancel-safety: everything read is pushed into the core before `poll_next` returns, so
+//! dropping a `next()` future loses nothing.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
