@@ -1,14 +1,26 @@
-//! `get_media --stream NAME [--region R] [--endpoint-url URL]
+//! `get_media --stream NAME [--stream NAME …] [--region R] [--endpoint-url URL]
 //!   [--start now|earliest|fragment:NUMBER|token:TOKEN|producer-ts:EPOCH_MS|server-ts:EPOCH_MS]
-//!   [--max-fragments N] [--frames] [--json]`
+//!   [--checkpoint FILE] [--max-fragments N] [--frames] [--json]`
 //!
-//! Consumes a Kinesis Video stream live with `aws::GetMediaConsumer`: reconnects with
-//! backoff and resumes after the last complete fragment. With `--json` it prints `inspect`'s
-//! `fragment` lines (and `frame` lines with `--frames`) for every fragment delivered;
-//! without, one readable line per fragment. It exits 0 after N fragments (`--max-fragments`),
-//! 1 when the consumer gives up, 2 on usage errors. `--endpoint-url` is used for
-//! GetDataEndpoint; GetMedia goes to the data endpoint that call returns. Credentials and
-//! region come from the usual AWS environment and config chain.
+//! Consumes Kinesis Video streams live, concurrently (`aws::MultiStreamConsumer`), frame by
+//! frame: reconnects with backoff and resumes after the last complete fragment, yielding no
+//! frame twice and none missing across reconnects.
+//!
+//! - `--json`: `inspect`'s `fragment` lines, each with `"stream"`; with `--frames`, a `frame`
+//!   line per frame as soon as its block arrived (before its fragment completes), with
+//!   `"stream"`, `"fragment_number"` and `"position"` (its place in its fragment). A
+//!   fragment's line follows its last frame. Without `--json`, one readable line per fragment.
+//! - `--checkpoint FILE`: each stream's resume point is saved durably after each fragment
+//!   line; a later run with the same FILE resumes each stream the file names after its last
+//!   completed fragment (an explicit `--start` overrides the file; streams it does not name
+//!   start at `--start`, default now).
+//! - `--max-fragments N` is per stream. Exit 0 once every stream reached N, 1 once every
+//!   stream ended and one of them gave up (after printing everything it delivered), 2 on usage
+//!   errors.
+//!
+//! `--endpoint-url` is used for GetDataEndpoint; GetMedia goes to the data endpoint that call
+//! returns. Credentials and region come from the usual AWS environment and config chain.
+//! Tuning: `--read-timeout-ms`, `--backoff-initial-ms`, `--backoff-max-ms`, `--max-failures`.
 
 #[path = "common/json.rs"]
 #[allow(dead_code)]
@@ -16,19 +28,24 @@ mod json;
 #[path = "common/lines.rs"]
 mod lines;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use kinesis_video_parser::aws::{ConsumerError, GetMediaConsumer, StartSelector};
+use kinesis_video_parser::aws::{
+    ConsumerError, FileCheckpoints, LiveConsumer, LiveItem, MultiStreamConsumer, StartSelector,
+};
 
-/// Consumes a Kinesis Video stream live: reconnects with backoff and resumes after the last
-/// complete fragment.
+/// Consumes Kinesis Video streams live, frame by frame: reconnects with backoff and resumes
+/// after the last complete fragment.
 #[derive(clap::Parser)]
 #[command(name = "get_media")]
 struct Args {
-    /// The stream's name.
-    #[arg(long, value_name = "NAME")]
-    stream: String,
+    /// A stream's name (repeat for several streams, consumed concurrently).
+    #[arg(long, value_name = "NAME", required = true)]
+    stream: Vec<String>,
     /// AWS region (default: the usual AWS config chain).
     #[arg(long, value_name = "R")]
     region: Option<String>,
@@ -36,33 +53,33 @@ struct Args {
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
     /// Where to start: now, earliest, fragment:NUMBER, token:TOKEN, producer-ts:EPOCH_MS or
-    /// server-ts:EPOCH_MS.
-    #[arg(long, value_name = "SELECTOR", value_parser = parse_start, default_value = "now")]
-    start: StartSelector,
-    /// Exit 0 after this many fragments.
+    /// server-ts:EPOCH_MS (default now; overrides the checkpoint file).
+    #[arg(long, value_name = "SELECTOR")]
+    start: Option<StartSelector>,
+    /// Save each stream's resume point here after each fragment; resume from it.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<std::path::PathBuf>,
+    /// Exit 0 once every stream delivered this many fragments.
     #[arg(long, value_name = "N")]
     max_fragments: Option<u64>,
-    /// With `--json`, also a `frame` line per frame.
+    /// With `--json`, also a `frame` line per frame, as it arrives.
     #[arg(long)]
     frames: bool,
-    /// JSON Lines (`inspect`'s `fragment` and `frame` lines).
+    /// JSON Lines (`inspect`'s `fragment` and `frame` lines, with the stream).
     #[arg(long)]
     json: bool,
-}
-
-fn parse_start(s: &str) -> Result<StartSelector, String> {
-    let ms = |v: &str| v.parse::<i64>().map_err(|_| format!("bad epoch milliseconds in --start {s}"));
-    Ok(match s.split_once(':') {
-        None if s == "now" => StartSelector::Now,
-        None if s == "earliest" => StartSelector::Earliest,
-        Some(("fragment", n)) => {
-            StartSelector::AfterFragment(n.parse().map_err(|_| format!("bad fragment number in --start {s}"))?)
-        }
-        Some(("token", t)) => StartSelector::ContinuationToken(t.to_owned()),
-        Some(("producer-ts", v)) => StartSelector::ProducerTimestamp(ms(v)?),
-        Some(("server-ts", v)) => StartSelector::ServerTimestamp(ms(v)?),
-        _ => return Err(format!("unknown --start {s}")),
-    })
+    /// Silence inside a fragment after which the connection is renewed.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    read_timeout_ms: u64,
+    /// First wait after a failure (doubles per consecutive failure).
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    backoff_initial_ms: u64,
+    /// Longest wait after a failure.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    backoff_max_ms: u64,
+    /// Consecutive failures after which a stream gives up.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    max_failures: u32,
 }
 
 fn main() -> ExitCode {
@@ -78,39 +95,79 @@ async fn run(args: Args) -> ExitCode {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }
     let sdk = loader.load().await;
-    let mut builder = GetMediaConsumer::builder(&args.stream).start(args.start.clone());
-    if let Some(url) = &args.endpoint_url {
-        builder = builder.endpoint_url(url);
-    }
-    let mut consumer = builder.build(&sdk);
+    let store = match &args.checkpoint {
+        Some(path) => match FileCheckpoints::open(path) {
+            Ok(s) => Some(Arc::new(s)),
+            Err(e) => {
+                eprintln!("get_media: checkpoint file: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let builders = args.stream.iter().map(|name| {
+        let mut b = LiveConsumer::builder(name)
+            .start(args.start.clone().unwrap_or(StartSelector::Now))
+            .read_timeout(Duration::from_millis(args.read_timeout_ms))
+            .backoff(Duration::from_millis(args.backoff_initial_ms), Duration::from_millis(args.backoff_max_ms))
+            .max_failures(args.max_failures);
+        if let Some(url) = &args.endpoint_url {
+            b = b.endpoint_url(url);
+        }
+        if let Some(store) = &store {
+            b = b.checkpoints(store.clone()).resume_saved(args.start.is_none());
+        }
+        b
+    });
+    let mut all = MultiStreamConsumer::new(builders, &sdk, 256);
     let mut out = std::io::stdout().lock();
-    let mut delivered = 0u64;
-    while args.max_fragments.is_none_or(|n| delivered < n) {
-        match consumer.next_fragment().await {
-            Some(Ok(mut fragment)) => {
-                // Number fragments in delivery order (one connection's count restarts).
-                fragment.meta.index = delivered;
+    let mut delivered: HashMap<Arc<str>, u64> = HashMap::new();
+    let (mut done, mut gave_up) = (0, false);
+    if args.max_fragments == Some(0) {
+        return ExitCode::SUCCESS;
+    }
+    while let Some((stream, item)) = all.next().await {
+        match item {
+            Ok(LiveItem::Frame(f)) => {
+                if args.json && args.frames {
+                    let line = lines::frame_obj(&f.frame)
+                        .str("stream", &stream)
+                        .opt_str("fragment_number", f.fragment.fragment_number.as_ref().map(|n| n.as_str()))
+                        .u64("position", f.position)
+                        .finish();
+                    let _ = writeln!(out, "{line}");
+                    let _ = out.flush();
+                }
+            }
+            Ok(LiveItem::Fragment(f)) => {
                 if args.json {
-                    if args.frames {
-                        for f in &mut fragment.frames {
-                            f.info.fragment = delivered;
-                            let _ = writeln!(out, "{}", lines::frame_json(f));
-                        }
-                    }
-                    let _ = writeln!(out, "{}", lines::fragment_json(&fragment.meta));
+                    let _ = writeln!(out, "{}", lines::fragment_obj(&f.meta).str("stream", &stream).finish());
                 } else {
-                    let _ = writeln!(out, "{}", lines::fragment_text(&fragment.meta));
+                    let _ = writeln!(out, "{}: {}", stream, lines::fragment_text(&f.meta));
                 }
                 let _ = out.flush();
-                delivered += 1;
+                let n = delivered.entry(stream.clone()).or_default();
+                *n += 1;
+                if args.max_fragments == Some(*n) {
+                    // Its point is saved by the next call; then it stops.
+                    all.stop(&stream);
+                    done += 1;
+                }
             }
-            Some(Err(e @ ConsumerError::InBand { .. })) => eprintln!("get_media: {e}"),
-            Some(Err(e)) => {
-                eprintln!("get_media: {e}");
-                return ExitCode::from(1);
+            Err(e @ ConsumerError::GaveUp { .. }) => {
+                eprintln!("get_media: {stream}: {e}");
+                gave_up = true;
             }
-            None => return ExitCode::from(1),
+            Err(e) => eprintln!("get_media: {stream}: {e}"),
         }
     }
-    ExitCode::SUCCESS
+    if let Err(e) = all.save_checkpoint().await {
+        eprintln!("get_media: {e}");
+        return ExitCode::from(1);
+    }
+    if gave_up || args.max_fragments.is_some_and(|_| done < args.stream.len()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -52,6 +52,11 @@ pub fn track_text(t: &Track) -> String {
 }
 
 pub fn frame_json(f: &Frame) -> String {
+    frame_obj(f).finish()
+}
+
+/// A `frame` line's fields, for tools that add their own.
+pub fn frame_obj(f: &Frame) -> Obj {
     Obj::new()
         .str("type", "frame")
         .u64("fragment", f.info.fragment)
@@ -61,10 +66,14 @@ pub fn frame_json(f: &Frame) -> String {
         .bool("keyframe", f.info.keyframe)
         .u64("size", f.len() as u64)
         .u64("offset", f.info.offset)
-        .finish()
 }
 
 pub fn fragment_json(m: &FragmentMeta) -> String {
+    fragment_obj(m).finish()
+}
+
+/// A `fragment` line's fields, for tools that add their own.
+pub fn fragment_obj(m: &FragmentMeta) -> Obj {
     let mut tags = String::from("[");
     for (i, s) in m.user_tags().enumerate() {
         if i > 0 {
@@ -94,7 +103,6 @@ pub fn fragment_json(m: &FragmentMeta) -> String {
         .u64("frames", m.frames)
         .bool("complete", m.complete)
         .raw("tags", &tags)
-        .finish()
 }
 
 pub fn fragment_text(m: &FragmentMeta) -> String {

@@ -66,6 +66,9 @@ pub fn events_chunked_with(data: &[u8], sizes: &[usize], opts: DemuxOptions) -> 
 #[cfg(feature = "tokio")]
 pub mod asyncs;
 
+#[cfg(feature = "aws")]
+pub mod standin;
+
 /// Which poll of the core [`events_core`] uses.
 #[derive(Debug, Clone, Copy)]
 enum Api {

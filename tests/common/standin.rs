@@ -1,0 +1,411 @@
+//! A local stand-in of Kinesis Video Streams on 127.0.0.1, for the whole suite: it speaks the
+//! AWS JSON protocol the official SDK clients send (errors named by `x-amzn-ErrorType`) and
+//! serves GetDataEndpoint and GetMedia (every start selector) from streams of KVS-shaped
+//! fragments, under a fault plan: a cut (anywhere, e.g. inside a Cluster or the trailing
+//! tags), a stall, a quiet pause between fragments, an error status, throttling, a response
+//! that ends early.
+//!
+//! Media bodies are sent with chunked transfer encoding, one write per frame (so a frame's
+//! last byte leaves when it is written), and the time of each frame's last write is recorded
+//! for latency measurements.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kinesis_video_parser::mkv::ids;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::build::*;
+
+/// One fragment as GetMedia serves it.
+#[derive(Debug, Clone)]
+pub struct ServedFragment {
+    /// The whole chunk: EBML header, Segment, tags, Cluster, trailing tags.
+    pub bytes: Vec<u8>,
+    pub number: String,
+    pub producer_ms: u64,
+    pub server_ms: u64,
+    /// End of each frame's payload in `bytes`.
+    pub frame_ends: Vec<usize>,
+    /// Each frame's pts in ns (ground truth for the consumer's output).
+    pub pts_ns: Vec<i64>,
+    /// Where the trailing Tags element starts.
+    pub trailing_tags: usize,
+}
+
+impl ServedFragment {
+    /// Parses a chunk (for captures): frame ends and numbers from the crate itself.
+    pub fn from_chunk(bytes: Vec<u8>) -> ServedFragment {
+        let mut d = kinesis_video_parser::Demuxer::new();
+        d.push(bytes.clone());
+        d.finish();
+        let evs: Vec<_> = std::iter::from_fn(|| match d.poll() {
+            Ok(kinesis_video_parser::Status::Ready(ev)) => Some(Ok(ev)),
+            _ => None,
+        })
+        .collect();
+        let frag = &super::fragments(&evs)[0];
+        let frames = super::frames(&evs);
+        let k = &frag.meta.kvs;
+        ServedFragment {
+            number: k.fragment_number.as_ref().unwrap().to_string(),
+            producer_ms: k.producer_timestamp.as_ref().map_or(0, |t| t.millis()),
+            server_ms: k.server_timestamp.as_ref().map_or(0, |t| t.millis()),
+            frame_ends: frames.iter().map(|f| f.info.offset as usize + f.len()).collect(),
+            pts_ns: frames.iter().map(|f| f.info.pts_ns).collect(),
+            trailing_tags: find_last(&bytes, &[0x12, 0x54, 0xC3, 0x67]).unwrap(),
+            bytes,
+        }
+    }
+
+    /// A byte offset inside the fragment.
+    pub fn at(&self, at: At) -> usize {
+        match at {
+            At::MidCluster => self.frame_ends[self.frame_ends.len() / 2] - 1,
+            At::MidTrailingTags => self.trailing_tags + (self.bytes.len() - self.trailing_tags) / 2,
+            At::Byte(n) => n.min(self.bytes.len()),
+        }
+    }
+}
+
+fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// `n` synthetic fragments of `frames` 1-track H.264-shaped frames each, `frame_ms` apart,
+/// in 2 s… whatever `frames × frame_ms` makes. Fragment numbers start at `first_number` and
+/// step by 7919, so that a long stream crosses a change in their count of digits when
+/// `first_number` is just below a power of ten. Payloads name their fragment and position.
+pub fn synthetic(n: usize, frames: usize, frame_ms: u64, first_number: u128) -> Vec<ServedFragment> {
+    let start_ms = 1_700_000_000_000u64;
+    (0..n)
+        .map(|i| {
+            let number = (first_number + 7919 * i as u128).to_string();
+            let producer_ms = start_ms + i as u64 * frames as u64 * frame_ms;
+            let server_ms = producer_ms + 150;
+            let blocks: Vec<Vec<u8>> = (0..frames)
+                .map(|j| {
+                    let payload = format!("frame {j} of fragment {number} ").repeat(1 + j % 5);
+                    simple_block(1, (j as u64 * frame_ms) as i16, if j == 0 { 0x80 } else { 0 }, payload.as_bytes())
+                })
+                .collect();
+            let secs = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
+            let head = [
+                info(1_000_000),
+                tracks(&[track(
+                    1,
+                    1,
+                    "V_MPEG4/ISO/AVC",
+                    &el(ids::VIDEO, &[uint(ids::PIXEL_WIDTH, 64), uint(ids::PIXEL_HEIGHT, 48)].concat()),
+                )]),
+                tags(&[
+                    ("AWS_KINESISVIDEO_FRAGMENT_NUMBER", &number),
+                    ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", &secs(server_ms)),
+                    ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", &secs(producer_ms)),
+                ]),
+                cluster(producer_ms, &blocks),
+            ]
+            .concat();
+            let trailer = tags(&[
+                ("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", &(1000 + i).to_string()),
+                ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", &number),
+            ]);
+            let bytes = [ebml_header("matroska"), unknown(ids::SEGMENT, 8, &[head, trailer].concat())].concat();
+            ServedFragment::from_chunk(bytes)
+        })
+        .collect()
+}
+
+/// Where in a fragment a fault strikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// Inside a frame in the middle of the Cluster.
+    MidCluster,
+    /// Halfway through the trailing tags (every frame sent, the fragment not complete).
+    MidTrailingTags,
+    Byte(usize),
+}
+
+/// What goes wrong during one GetMedia call.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// The call fails with this status and `x-amzn-ErrorType`.
+    Status(u16, &'static str),
+    /// The connection is closed at this place of fragment `fragment` (an index in the
+    /// stream), without ending the body.
+    Cut { fragment: usize, at: At },
+    /// Nothing is sent for this long at this place, then sending goes on (if the client is
+    /// still there).
+    Stall { fragment: usize, at: At, pause: Duration },
+    /// Nothing is sent for this long before fragment `fragment` (a quiet producer).
+    Quiet { fragment: usize, pause: Duration },
+    /// The body ends cleanly before fragment `fragment`.
+    EndBefore { fragment: usize },
+}
+
+impl Fault {
+    pub fn throttle() -> Fault {
+        Fault::Status(400, "ClientLimitExceededException")
+    }
+}
+
+/// One GetMedia call, as the fault plan sees it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub stream: String,
+    /// 1 for the stream's first GetMedia call.
+    pub n: usize,
+    /// The first fragment it serves.
+    pub start: usize,
+}
+
+pub type Plan = Arc<dyn Fn(&Call) -> Vec<Fault> + Send + Sync>;
+
+/// (stream, fragment number, position): a frame, across connections.
+pub type FrameKey = (String, String, usize);
+
+/// The stand-in: its URL (for `--endpoint-url`), what it was asked, when it sent what.
+#[derive(Clone)]
+pub struct StandIn {
+    pub url: String,
+    streams: Arc<HashMap<String, Vec<ServedFragment>>>,
+    /// (path, JSON body) of every request.
+    pub log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    calls: Arc<Mutex<HashMap<String, usize>>>,
+    /// (stream, fragment number, position) → when the frame's last byte was last written.
+    pub sent: Arc<Mutex<HashMap<FrameKey, Instant>>>,
+    /// Frames between sleeps of `pace` (a producer's pace); `None`: as fast as possible.
+    pace: Option<Duration>,
+}
+
+impl StandIn {
+    pub async fn start(streams: HashMap<String, Vec<ServedFragment>>, plan: Plan) -> StandIn {
+        Self::start_paced(streams, plan, None).await
+    }
+
+    /// With `pace`, a frame is written every `pace` (live producer speed).
+    pub async fn start_paced(
+        streams: HashMap<String, Vec<ServedFragment>>,
+        plan: Plan,
+        pace: Option<Duration>,
+    ) -> StandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let s = StandIn {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            streams: Arc::new(streams),
+            log: Arc::default(),
+            calls: Arc::default(),
+            sent: Arc::default(),
+            pace,
+        };
+        let s2 = s.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                let _ = sock.set_nodelay(true);
+                let (s, plan) = (s2.clone(), plan.clone());
+                tokio::spawn(async move {
+                    let _ = s.serve(sock, plan).await;
+                });
+            }
+        });
+        s
+    }
+
+    /// GetMedia calls made so far for `stream`, with their start selectors.
+    pub fn media_calls(&self, stream: &str) -> Vec<serde_json::Value> {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .filter(|(p, b)| p.starts_with("/getMedia") && b["StreamName"] == stream)
+            .map(|(_, b)| b["StartSelector"].clone())
+            .collect()
+    }
+
+    /// The first fragment a start selector asks for.
+    fn start_index(frags: &[ServedFragment], sel: &serde_json::Value) -> usize {
+        let after = |n: &str| frags.iter().position(|f| f.number == n).map_or(frags.len(), |i| i + 1);
+        let ms = |v: &serde_json::Value| (v.as_f64().unwrap() * 1000.0).round() as u64;
+        match sel["StartSelectorType"].as_str().unwrap() {
+            "EARLIEST" => 0,
+            "NOW" => frags.len().saturating_sub(1),
+            "CONTINUATION_TOKEN" => after(sel["ContinuationToken"].as_str().unwrap()),
+            "FRAGMENT_NUMBER" => after(sel["AfterFragmentNumber"].as_str().unwrap()),
+            "PRODUCER_TIMESTAMP" => {
+                let t = ms(&sel["StartTimestamp"]);
+                frags.iter().rposition(|f| f.producer_ms <= t).unwrap_or(0)
+            }
+            "SERVER_TIMESTAMP" => {
+                let t = ms(&sel["StartTimestamp"]);
+                frags.iter().rposition(|f| f.server_ms <= t).unwrap_or(0)
+            }
+            other => panic!("unexpected selector {other}"),
+        }
+    }
+
+    /// One keep-alive connection: requests until the peer closes or a reply cuts it.
+    async fn serve(&self, mut sock: TcpStream, plan: Plan) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        loop {
+            let head_end = loop {
+                if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break p + 4;
+                }
+                if read_some(&mut sock, &mut buf).await? == 0 {
+                    return Ok(());
+                }
+            };
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .unwrap_or(0);
+            while buf.len() < head_end + len {
+                if read_some(&mut sock, &mut buf).await? == 0 {
+                    return Ok(());
+                }
+            }
+            let body: serde_json::Value = serde_json::from_slice(&buf[head_end..head_end + len]).unwrap_or_default();
+            buf.drain(..head_end + len);
+            self.log.lock().unwrap().push((path.clone(), body.clone()));
+            let stream = body["StreamName"].as_str().unwrap_or("").to_owned();
+            let Some(frags) = self.streams.get(&stream) else {
+                error(&mut sock, 404, "ResourceNotFoundException").await?;
+                continue;
+            };
+            if path.starts_with("/getDataEndpoint") {
+                let json = format!("{{\"DataEndpoint\":\"{}\"}}", self.url);
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                    json.len()
+                );
+                sock.write_all(resp.as_bytes()).await?;
+                continue;
+            }
+            if !path.starts_with("/getMedia") {
+                error(&mut sock, 400, "InvalidArgumentException").await?;
+                continue;
+            }
+            let n = {
+                let mut calls = self.calls.lock().unwrap();
+                let c = calls.entry(stream.clone()).or_default();
+                *c += 1;
+                *c
+            };
+            let start = Self::start_index(frags, &body["StartSelector"]);
+            let faults = plan(&Call { stream: stream.clone(), n, start });
+            if let Some(Fault::Status(code, kind)) = faults.iter().find(|f| matches!(f, Fault::Status(..))) {
+                error(&mut sock, *code, kind).await?;
+                continue;
+            }
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: video/webm\r\nTransfer-Encoding: chunked\r\n\r\n";
+            sock.write_all(head.as_bytes()).await?;
+            if !self.send_fragments(&mut sock, &stream, frags, start, &faults).await? {
+                return Ok(()); // cut
+            }
+            sock.write_all(b"0\r\n\r\n").await?;
+        }
+    }
+
+    /// Sends fragments from `start` under `faults`; `false` when the connection was cut.
+    async fn send_fragments(
+        &self,
+        sock: &mut TcpStream,
+        stream: &str,
+        frags: &[ServedFragment],
+        start: usize,
+        faults: &[Fault],
+    ) -> std::io::Result<bool> {
+        for (i, f) in frags.iter().enumerate().skip(start) {
+            for fault in faults {
+                match fault {
+                    Fault::EndBefore { fragment } if *fragment == i => return Ok(true),
+                    Fault::Quiet { fragment, pause } if *fragment == i => tokio::time::sleep(*pause).await,
+                    _ => {}
+                }
+            }
+            // Write boundaries: every frame end, and where faults strike.
+            let mut marks: Vec<(usize, Option<&Fault>)> = f.frame_ends.iter().map(|&e| (e, None)).collect();
+            for fault in faults {
+                match fault {
+                    Fault::Cut { fragment, at } | Fault::Stall { fragment, at, .. } if *fragment == i => {
+                        marks.push((f.at(*at), Some(fault)))
+                    }
+                    _ => {}
+                }
+            }
+            marks.push((f.bytes.len(), None));
+            marks.sort_by_key(|m| m.0);
+            let mut from = 0;
+            for (to, fault) in marks {
+                if to > from {
+                    chunk(sock, &f.bytes[from..to]).await?;
+                    if let Some(pos) = f.frame_ends.iter().position(|&e| e == to) {
+                        let key = (stream.to_owned(), f.number.clone(), pos);
+                        self.sent.lock().unwrap().insert(key, Instant::now());
+                        if let Some(pace) = self.pace {
+                            tokio::time::sleep(pace).await;
+                        }
+                    }
+                    from = to;
+                }
+                match fault {
+                    Some(Fault::Cut { .. }) => {
+                        sock.shutdown().await?;
+                        return Ok(false);
+                    }
+                    Some(Fault::Stall { pause, .. }) => tokio::time::sleep(*pause).await,
+                    _ => {}
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+async fn read_some(sock: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut tmp = [0u8; 4096];
+    let n = sock.read(&mut tmp).await?;
+    buf.extend_from_slice(&tmp[..n]);
+    Ok(n)
+}
+
+async fn chunk(sock: &mut TcpStream, data: &[u8]) -> std::io::Result<()> {
+    let mut v = format!("{:x}\r\n", data.len()).into_bytes();
+    v.extend_from_slice(data);
+    v.extend_from_slice(b"\r\n");
+    sock.write_all(&v).await
+}
+
+async fn error(sock: &mut TcpStream, code: u16, kind: &str) -> std::io::Result<()> {
+    let json = format!(r#"{{"message":"stand-in fault: {kind}"}}"#);
+    let resp = format!(
+        "HTTP/1.1 {code} Error\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {kind}\r\nContent-Length: {}\r\n\r\n{json}",
+        json.len()
+    );
+    sock.write_all(resp.as_bytes()).await
+}
+
+/// SDK settings for the stand-in: a region and dummy credentials (nothing leaves the host).
+pub async fn sdk_config() -> aws_types::SdkConfig {
+    let creds = aws_sdk_kinesisvideo::config::Credentials::new("AKIDTESTTESTTEST", "secret", None, None, "test");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .load()
+        .await
+}
+
+/// The environment a CLI child needs to reach the stand-in with dummy credentials.
+pub fn cli_env() -> [(&'static str, &'static str); 5] {
+    [
+        ("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
