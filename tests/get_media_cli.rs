@@ -33,40 +33,6 @@ fn parse(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-/// One stream's lines checked against what was served: every frame line carries its stream,
-/// fragment number and position, in order; a fragment line follows the last frame of its
-/// fragment. Returns the fragment numbers of its fragment lines.
-fn check_stream(lines: &[Value], stream: &str, served: &[ServedFragment]) -> Vec<String> {
-    let by_number: HashMap<&str, &ServedFragment> = served.iter().map(|f| (f.number.as_str(), f)).collect();
-    let mut numbers = Vec::new();
-    let mut frames_of_open: Vec<(String, u64)> = Vec::new();
-    for l in lines.iter().filter(|l| l["stream"] == stream) {
-        match l["type"].as_str().unwrap() {
-            "frame" => {
-                let n = l["fragment_number"].as_str().unwrap();
-                let f = by_number[n];
-                let pos = l["position"].as_u64().unwrap();
-                assert_eq!(l["pts_ns"].as_i64().unwrap(), f.pts_ns[pos as usize], "{l}");
-                assert_eq!(l["fragment"].as_u64().unwrap(), numbers.len() as u64, "{l}");
-                frames_of_open.push((n.to_owned(), pos));
-            }
-            "fragment" => {
-                let n = l["fragment_number"].as_str().unwrap().to_owned();
-                let f = by_number[n.as_str()];
-                let want: Vec<(String, u64)> = (0..f.pts_ns.len() as u64).map(|p| (n.clone(), p)).collect();
-                assert_eq!(frames_of_open, want, "{stream}: the frames of {n}, each once, before its line");
-                assert_eq!(l["complete"], true);
-                assert_eq!(l["index"].as_u64().unwrap(), numbers.len() as u64);
-                assert_eq!(l["frames"].as_u64().unwrap(), f.pts_ns.len() as u64);
-                frames_of_open.clear();
-                numbers.push(n);
-            }
-            other => panic!("unexpected line type {other}"),
-        }
-    }
-    numbers
-}
-
 fn numbers(frags: &[ServedFragment]) -> Vec<String> {
     frags.iter().map(|f| f.number.clone()).collect()
 }
@@ -97,8 +63,8 @@ fn two_streams_with_faults_then_a_restart_from_the_checkpoint() {
         let out = cli(&s, &args).output().await.unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let lines = parse(&out.stdout);
-        assert_eq!(check_stream(&lines, "a", &a), numbers(&a[..6]));
-        assert_eq!(check_stream(&lines, "b", &b), numbers(&b[..6]));
+        assert_eq!(check_cli_lines(&lines, "a", &a), numbers(&a[..6]));
+        assert_eq!(check_cli_lines(&lines, "b", &b), numbers(&b[..6]));
         let text = std::fs::read_to_string(ckpt).unwrap();
         assert!(text.contains(&format!("a\ttoken:{}\n", a[5].number)), "{text}");
         assert!(text.contains(&format!("b\ttoken:{}\n", b[5].number)), "{text}");
@@ -109,9 +75,9 @@ fn two_streams_with_faults_then_a_restart_from_the_checkpoint() {
         let out = cli(&s, &args).output().await.unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let lines = parse(&out.stdout);
-        assert_eq!(check_stream(&lines, "a", &a), numbers(&a[6..7]));
-        assert_eq!(check_stream(&lines, "b", &b), numbers(&b[6..7]));
-        assert_eq!(check_stream(&lines, "c", &c), numbers(&c[2..3]));
+        assert_eq!(check_cli_lines(&lines, "a", &a), numbers(&a[6..7]));
+        assert_eq!(check_cli_lines(&lines, "b", &b), numbers(&b[6..7]));
+        assert_eq!(check_cli_lines(&lines, "c", &c), numbers(&c[2..3]));
         let selectors: Vec<String> = s.media_calls("a").iter().map(|v| v["StartSelectorType"].to_string()).collect();
         assert_eq!(selectors.last().unwrap(), "\"CONTINUATION_TOKEN\"");
         assert_eq!(s.media_calls("a").last().unwrap()["ContinuationToken"], a[5].number.as_str());
@@ -130,7 +96,7 @@ fn exit_codes() {
             .await
             .unwrap();
         assert_eq!(out.status.code(), Some(1));
-        assert_eq!(check_stream(&parse(&out.stdout), "a", &a), numbers(&a[..3]));
+        assert_eq!(check_cli_lines(&parse(&out.stdout), "a", &a), numbers(&a[..3]));
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("nope: gave up"),
             "{}",
@@ -187,7 +153,7 @@ fn kill_9_and_restart_repeats_at_most_the_fragment_in_flight() {
         let out = cli(&s, &["--stream", "a", "--max-fragments", "8", "--checkpoint", ckpt]).output().await.unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let after = parse(&out.stdout);
-        check_stream(&after, "a", &a[4..]);
+        check_cli_lines(&after, "a", &a[4..]);
         let key = |l: &Value| (l["fragment_number"].as_str().unwrap().to_owned(), l["position"].as_u64());
         let first: Vec<_> = before.iter().map(key).collect();
         let second: Vec<_> = after.iter().map(key).collect();

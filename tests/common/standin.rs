@@ -11,6 +11,8 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -342,13 +344,15 @@ impl StandIn {
             let mut from = 0;
             for (to, fault) in marks {
                 if to > from {
+                    // Noted just before the write, so that the consumer, which reads it once
+                    // the frame came out, never finds it later than its own clock.
+                    let frame_end = f.frame_ends.iter().position(|&e| e == to);
+                    if let Some(pos) = frame_end {
+                        self.sent.lock().unwrap().insert((stream.to_owned(), f.number.clone(), pos), Instant::now());
+                    }
                     chunk(sock, &f.bytes[from..to]).await?;
-                    if let Some(pos) = f.frame_ends.iter().position(|&e| e == to) {
-                        let key = (stream.to_owned(), f.number.clone(), pos);
-                        self.sent.lock().unwrap().insert(key, Instant::now());
-                        if let Some(pace) = self.pace {
-                            tokio::time::sleep(pace).await;
-                        }
+                    if let (Some(pace), Some(_)) = (self.pace, frame_end) {
+                        tokio::time::sleep(pace).await;
                     }
                     from = to;
                 }
@@ -408,4 +412,38 @@ pub fn cli_env() -> [(&'static str, &'static str); 5] {
         ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ]
+}
+
+/// One stream's lines checked against what was served: every frame line carries its stream,
+/// fragment number and position, in order; a fragment line follows the last frame of its
+/// fragment. Returns the fragment numbers of its fragment lines.
+pub fn check_cli_lines(lines: &[Value], stream: &str, served: &[ServedFragment]) -> Vec<String> {
+    let by_number: HashMap<&str, &ServedFragment> = served.iter().map(|f| (f.number.as_str(), f)).collect();
+    let mut numbers = Vec::new();
+    let mut frames_of_open: Vec<(String, u64)> = Vec::new();
+    for l in lines.iter().filter(|l| l["stream"] == stream) {
+        match l["type"].as_str().unwrap() {
+            "frame" => {
+                let n = l["fragment_number"].as_str().unwrap();
+                let f = by_number[n];
+                let pos = l["position"].as_u64().unwrap();
+                assert_eq!(l["pts_ns"].as_i64().unwrap(), f.pts_ns[pos as usize], "{l}");
+                assert_eq!(l["fragment"].as_u64().unwrap(), numbers.len() as u64, "{l}");
+                frames_of_open.push((n.to_owned(), pos));
+            }
+            "fragment" => {
+                let n = l["fragment_number"].as_str().unwrap().to_owned();
+                let f = by_number[n.as_str()];
+                let want: Vec<(String, u64)> = (0..f.pts_ns.len() as u64).map(|p| (n.clone(), p)).collect();
+                assert_eq!(frames_of_open, want, "{stream}: the frames of {n}, each once, before its line");
+                assert_eq!(l["complete"], true);
+                assert_eq!(l["index"].as_u64().unwrap(), numbers.len() as u64);
+                assert_eq!(l["frames"].as_u64().unwrap(), f.pts_ns.len() as u64);
+                frames_of_open.clear();
+                numbers.push(n);
+            }
+            other => panic!("unexpected line type {other}"),
+        }
+    }
+    numbers
 }
