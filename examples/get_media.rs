@@ -135,17 +135,20 @@ async fn run(args: Args) -> ExitCode {
                         .opt_str("fragment_number", f.fragment.fragment_number.as_ref().map(|n| n.as_str()))
                         .u64("position", f.position)
                         .finish();
-                    let _ = writeln!(out, "{line}");
-                    let _ = out.flush();
+                    if let Err(e) = emit(&mut out, format_args!("{line}")) {
+                        return output_failed(&e);
+                    }
                 }
             }
             Ok(LiveItem::Fragment(f)) => {
-                if args.json {
-                    let _ = writeln!(out, "{}", lines::fragment_obj(&f.meta).str("stream", &stream).finish());
+                let written = if args.json {
+                    emit(&mut out, format_args!("{}", lines::fragment_obj(&f.meta).str("stream", &stream).finish()))
                 } else {
-                    let _ = writeln!(out, "{}: {}", stream, lines::fragment_text(&f.meta));
+                    emit(&mut out, format_args!("{}: {}", stream, lines::fragment_text(&f.meta)))
+                };
+                if let Err(e) = written {
+                    return output_failed(&e);
                 }
-                let _ = out.flush();
                 let n = delivered.entry(stream.clone()).or_default();
                 *n += 1;
                 if args.max_fragments == Some(*n) {
@@ -170,4 +173,22 @@ async fn run(args: Args) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Writes one line and flushes it, so a reader sees each frame as it arrives.
+fn emit(out: &mut impl Write, line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    out.write_fmt(line)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// A line that could not be written was not processed: exit without saving the checkpoint,
+/// so a restart delivers it again. A closed pipe (`| head`) is the reader's choice, not an
+/// error.
+fn output_failed(e: &std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("get_media: writing the output: {e}");
+    ExitCode::from(1)
 }

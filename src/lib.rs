@@ -40,7 +40,9 @@
 //!
 //! ## Features
 //! - `tokio`: async adapters (`AsyncDemuxer`, `KvsCodec`).
-//! - `aws`: a live GetMedia consumer on the AWS SDK for Rust (`aws::GetMediaConsumer`).
+//! - `aws`: live GetMedia consumers on the AWS SDK for Rust: frame by frame, exactly once
+//!   across drops, durable checkpoints, many streams (`aws::LiveConsumer`,
+//!   `aws::MultiStreamConsumer`, `aws::GetMediaConsumer`).
 //! - `decode`: frames to `image` images with the system FFmpeg (`decode::ImageExtractor`).
 //!
 //! The default build needs no system library.

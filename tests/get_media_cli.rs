@@ -129,6 +129,18 @@ async fn read_until(child: &mut tokio::process::Child, fragments: usize) -> Vec<
     lines
 }
 
+/// A stand-in serving `frags` as `stream`, a frame every 5 ms, without faults.
+async fn paced(stream: &str, frags: &[ServedFragment]) -> StandIn {
+    let streams = HashMap::from([(stream.to_owned(), frags.to_vec())]);
+    StandIn::start_paced(streams, Arc::new(|_| vec![]), Some(Duration::from_millis(5))).await
+}
+
+/// `get_media` reading `stream` from the earliest fragment, with a checkpoint file, its
+/// output piped.
+fn from_earliest(s: &StandIn, stream: &str, ckpt: &str) -> tokio::process::Child {
+    cli(s, &["--stream", stream, "--start", "earliest", "--checkpoint", ckpt]).stdout(Stdio::piped()).spawn().unwrap()
+}
+
 #[test]
 fn kill_9_and_restart_repeats_at_most_the_fragment_in_flight() {
     let a = synthetic(12, 10, 100, 77);
@@ -136,17 +148,9 @@ fn kill_9_and_restart_repeats_at_most_the_fragment_in_flight() {
     std::fs::create_dir_all(&dir).unwrap();
     let ckpt = dir.join("points");
     rt().block_on(async {
-        let s = StandIn::start_paced(
-            HashMap::from([("a".to_owned(), a.clone())]),
-            Arc::new(|_| vec![]),
-            Some(Duration::from_millis(5)),
-        )
-        .await;
+        let s = paced("a", &a).await;
         let ckpt = ckpt.to_str().unwrap();
-        let mut child = cli(&s, &["--stream", "a", "--start", "earliest", "--checkpoint", ckpt])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = from_earliest(&s, "a", ckpt);
         let before = read_until(&mut child, 4).await;
         child.start_kill().unwrap(); // SIGKILL
         child.wait().await.unwrap();
@@ -169,6 +173,37 @@ fn kill_9_and_restart_repeats_at_most_the_fragment_in_flight() {
         assert_eq!(all, want);
         let repeated: HashSet<_> = first.iter().filter(|k| second.contains(k)).map(|k| k.0.clone()).collect();
         assert_eq!(repeated, HashSet::from([a[4].number.clone()]), "repeats limited to the fragment in flight");
+    });
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_closed_pipe_ends_it_at_once_without_saving_past_what_was_written() {
+    let a = synthetic(40, 10, 100, 4_242);
+    let dir = std::env::temp_dir().join(format!("kvp-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ckpt = dir.join("points");
+    rt().block_on(async {
+        let s = paced("a", &a).await;
+        let ckpt = ckpt.to_str().unwrap();
+        let mut child = from_earliest(&s, "a", ckpt);
+        let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut fragments = 0;
+        while fragments < 2 {
+            let l = out.next_line().await.unwrap().unwrap();
+            fragments += l.contains(r#""type":"fragment""#) as usize;
+        }
+        drop(out); // the reader goes away, as `| head` does
+        let st = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("exits").unwrap();
+        assert_eq!(st.code(), Some(0));
+        // A restart goes on from a fragment boundary after the two fragments read and well
+        // before the 40 served (a fragment takes 50 ms to serve; the exit is at the next line).
+        let again = cli(&s, &["--stream", "a", "--max-fragments", "1", "--checkpoint", ckpt]).output().await.unwrap();
+        let lines = parse(&again.stdout);
+        let next = lines.last().unwrap()["fragment_number"].as_str().unwrap().to_owned();
+        let at = a.iter().position(|f| f.number == next).expect("a served fragment");
+        assert!(at >= 2, "resumed at fragment {at}, before what was read");
+        assert!(at <= 10, "resumed at fragment {at}: it went on after the pipe closed");
     });
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -4,7 +4,7 @@
 
 pub mod build;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use kinesis_video_parser::{DemuxOptions, Demuxer, Error, Event, Fragment, FragmentAssembler, ReadDemuxer, Status};
@@ -190,32 +190,52 @@ pub fn random_sizes(rng: &mut Rng, n: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Path of an example binary. A full `cargo test` builds the examples with the test's
-/// features; a single `--test` target does not, so a missing one is built here.
+/// Path of an example binary, built with the test profile and the test's features when it is
+/// missing or older than a source file: a full `cargo test` has built it already (no nested
+/// cargo then), a single `--test` target does not build examples.
 pub fn example_bin(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples");
     let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        // A full `cargo test` has built it already, with the same features.
-        let mut features = Vec::new();
-        if cfg!(feature = "tokio") {
-            features.push("--features=tokio");
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let stale = || {
+        let made = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let newest = ["src", "examples", "Cargo.toml"].iter().filter_map(|p| newest_mtime(&root.join(p))).max();
+        made.is_none() || newest > made
+    };
+    if !built.iter().any(|b| b == name) {
+        if stale() {
+            let mut features = Vec::new();
+            if cfg!(feature = "tokio") {
+                features.push("--features=tokio");
+            }
+            if cfg!(feature = "aws") {
+                features.push("--features=aws");
+            }
+            if cfg!(feature = "decode") {
+                features.push("--features=decode");
+            }
+            let st = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--profile", "test", "--example", name])
+                .args(features)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo runs");
+            assert!(st.success(), "building example {name}");
         }
-        if cfg!(feature = "aws") {
-            features.push("--features=aws");
-        }
-        if cfg!(feature = "decode") {
-            features.push("--features=decode");
-        }
-        let st = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--example", name])
-            .args(features)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(st.success(), "building example {name}");
+        built.push(name.to_owned());
     }
     assert!(bin.exists(), "{} missing", bin.display());
     bin
+}
+
+/// The latest modification time of a file, or of any file under a directory.
+fn newest_mtime(path: &Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path).ok()?.filter_map(|e| newest_mtime(&e.ok()?.path())).max()
 }
