@@ -22,6 +22,8 @@
 //! returns. Credentials and region come from the usual AWS environment and config chain.
 //! Tuning: `--read-timeout-ms`, `--backoff-initial-ms`, `--backoff-max-ms`, `--max-failures`.
 
+#[path = "common/aws_args.rs"]
+mod aws_args;
 #[path = "common/json.rs"]
 #[allow(dead_code)]
 mod json;
@@ -32,7 +34,6 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use kinesis_video_parser::aws::{
     ConsumerError, FileCheckpoints, LiveConsumer, LiveItem, MultiStreamConsumer, StartSelector,
@@ -68,18 +69,8 @@ struct Args {
     /// JSON Lines (`inspect`'s `fragment` and `frame` lines, with the stream).
     #[arg(long)]
     json: bool,
-    /// Silence inside a fragment after which the connection is renewed.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    read_timeout_ms: u64,
-    /// First wait after a failure (doubles per consecutive failure).
-    #[arg(long, value_name = "MS", default_value_t = 200)]
-    backoff_initial_ms: u64,
-    /// Longest wait after a failure.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    backoff_max_ms: u64,
-    /// Consecutive failures after which a stream gives up.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    max_failures: u32,
+    #[command(flatten)]
+    retry: aws_args::RetryArgs,
 }
 
 fn main() -> ExitCode {
@@ -90,11 +81,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(r) = &args.region {
-        loader = loader.region(aws_config::Region::new(r.clone()));
-    }
-    let sdk = loader.load().await;
+    let sdk = aws_args::sdk_config(args.region.as_deref()).await;
     let store = match &args.checkpoint {
         Some(path) => match FileCheckpoints::open(path) {
             Ok(s) => Some(Arc::new(s)),
@@ -105,12 +92,13 @@ async fn run(args: Args) -> ExitCode {
         },
         None => None,
     };
+    let (first_wait, longest_wait) = args.retry.backoff();
     let builders = args.stream.iter().map(|name| {
         let mut b = LiveConsumer::builder(name)
             .start(args.start.clone().unwrap_or(StartSelector::Now))
-            .read_timeout(Duration::from_millis(args.read_timeout_ms))
-            .backoff(Duration::from_millis(args.backoff_initial_ms), Duration::from_millis(args.backoff_max_ms))
-            .max_failures(args.max_failures);
+            .read_timeout(args.retry.read_timeout())
+            .backoff(first_wait, longest_wait)
+            .max_failures(args.retry.max_failures);
         if let Some(url) = &args.endpoint_url {
             b = b.endpoint_url(url);
         }

@@ -168,6 +168,9 @@ pub struct Delivery {
     delivered: u64,
     millis_behind_now: Option<u64>,
     out: VecDeque<Result<LiveItem, ConsumerError>>,
+    /// GetMediaForFragmentList bodies: fragments come in the order asked (not by number)
+    /// and have no trailing tags, so a fragment is complete when it closes undamaged.
+    archive: bool,
 }
 
 impl Delivery {
@@ -186,7 +189,13 @@ impl Delivery {
             delivered: 0,
             millis_behind_now: None,
             out: VecDeque::new(),
+            archive: false,
         }
+    }
+
+    /// For GetMediaForFragmentList bodies (see the `archive` field).
+    pub(super) fn for_archive(stream: impl Into<Arc<str>>, options: DemuxOptions) -> Self {
+        Delivery { archive: true, ..Delivery::new(stream, StartSelector::Earliest, options) }
     }
 
     /// Resumes at `point` (a saved checkpoint) instead of the configured start, until a
@@ -286,6 +295,9 @@ impl Delivery {
 
     /// Already delivered whole (a service that served an old fragment again).
     fn is_old(&self) -> bool {
+        if self.archive {
+            return false;
+        }
         match (&self.reading.header.fragment_number, &self.last_number) {
             (Some(n), Some(last)) => n <= last,
             _ => false,
@@ -349,7 +361,8 @@ impl Delivery {
         }
         let last_part = !meta.split;
         meta.index = self.delivered;
-        meta.complete = last_part && meta.is_kvs_complete() && !meta.damaged && !meta.truncated;
+        let closed = if self.archive { true } else { meta.is_kvs_complete() };
+        meta.complete = last_part && closed && !meta.damaged && !meta.truncated;
         let resume_after = if last_part { StartSelector::after(&meta) } else { None };
         if last_part {
             if let Some(n) = &meta.kvs.fragment_number {

@@ -388,7 +388,7 @@ impl LiveConsumer {
         if failures >= self.cfg.max_failures {
             return Err(self.give_up(failures, why));
         }
-        let exp = self.cfg.backoff_initial.saturating_mul(1 << (failures - 1).min(16)).min(self.cfg.backoff_max);
+        let exp = super::backoff::exponential(self.cfg.backoff_initial, self.cfg.backoff_max, failures);
         // Equal jitter: half the wait fixed, half drawn (xorshift on the stream's hash).
         self.jitter ^= self.jitter << 13;
         self.jitter ^= self.jitter >> 7;

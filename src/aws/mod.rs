@@ -36,6 +36,8 @@
 
 use std::fmt;
 
+mod archive;
+mod backoff;
 mod checkpoint;
 mod delivery;
 mod fragments;
@@ -43,6 +45,7 @@ mod live;
 mod many;
 mod selector;
 
+pub use archive::{order, ArchiveBuilder, ArchiveReader, ListedFragment, TimeKind};
 pub use checkpoint::{CheckpointStore, FileCheckpoints};
 pub use delivery::{Delivery, FragmentHeader, LiveFragment, LiveFrame, LiveItem};
 pub use fragments::GetMediaConsumer;
@@ -75,6 +78,14 @@ pub enum ConsumerError {
         /// What the store said.
         message: String,
     },
+    /// An archived fragment that was listed but could not be delivered (retention expired
+    /// since it was listed, or it kept failing). Reading goes on with the next one.
+    Missing {
+        /// The fragment.
+        fragment_number: FragmentNumber,
+        /// Why.
+        reason: String,
+    },
     /// Too many consecutive failures, or one that retrying cannot fix; the last one is
     /// described. The consumer ends.
     GaveUp {
@@ -98,6 +109,9 @@ impl fmt::Display for ConsumerError {
             ),
             ConsumerError::Checkpoint { stream, message } => {
                 write!(f, "saving the checkpoint of {stream}: {message}")
+            }
+            ConsumerError::Missing { fragment_number, reason } => {
+                write!(f, "fragment {fragment_number} could not be delivered: {reason}")
             }
             ConsumerError::GaveUp { attempts, last } => {
                 write!(f, "gave up after {attempts} consecutive failures: {last}")

@@ -1,6 +1,8 @@
 //! A local stand-in of Kinesis Video Streams on 127.0.0.1, for the whole suite: it speaks the
 //! AWS JSON protocol the official SDK clients send (errors named by `x-amzn-ErrorType`) and
-//! serves GetDataEndpoint and GetMedia (every start selector) from streams of KVS-shaped
+//! serves GetDataEndpoint, GetMedia (every start selector), ListFragments (pages short and in
+//! no order, a repeat) and GetMediaForFragmentList (fragments without trailing tags; a
+//! fragment marked gone answers `ResourceNotFoundException`) from streams of KVS-shaped
 //! fragments, under a fault plan: a cut (anywhere, e.g. inside a Cluster or the trailing
 //! tags), a stall, a quiet pause between fragments, an error status, throttling, a response
 //! that ends early.
@@ -10,7 +12,7 @@
 //! for latency measurements.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -154,11 +156,13 @@ impl Fault {
     }
 }
 
-/// One GetMedia call, as the fault plan sees it.
+/// One media or listing call, as the fault plan sees it.
 #[derive(Debug, Clone)]
 pub struct Call {
+    /// `GetMedia`, `ListFragments` or `GetMediaForFragmentList`.
+    pub api: &'static str,
     pub stream: String,
-    /// 1 for the stream's first GetMedia call.
+    /// 1 for the stream's first call of this API.
     pub n: usize,
     /// The first fragment it serves.
     pub start: usize,
@@ -176,7 +180,9 @@ pub struct StandIn {
     streams: Arc<HashMap<String, Vec<ServedFragment>>>,
     /// (path, JSON body) of every request.
     pub log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
-    calls: Arc<Mutex<HashMap<String, usize>>>,
+    calls: Arc<Mutex<HashMap<(&'static str, String), usize>>>,
+    /// Fragment numbers listed but no longer to be had (retention expired).
+    pub gone: Arc<Mutex<HashSet<String>>>,
     /// (stream, fragment number, position) → when the frame's last byte was last written.
     pub sent: Arc<Mutex<HashMap<FrameKey, Instant>>>,
     /// Frames between sleeps of `pace` (a producer's pace); `None`: as fast as possible.
@@ -200,6 +206,7 @@ impl StandIn {
             streams: Arc::new(streams),
             log: Arc::default(),
             calls: Arc::default(),
+            gone: Arc::default(),
             sent: Arc::default(),
             pace,
         };
@@ -287,41 +294,77 @@ impl StandIn {
                 sock.write_all(resp.as_bytes()).await?;
                 continue;
             }
-            if !path.starts_with("/getMedia") {
-                error(&mut sock, 400, "InvalidArgumentException").await?;
-                continue;
-            }
+            let api = match path.as_str() {
+                p if p.starts_with("/getMediaForFragmentList") => "GetMediaForFragmentList",
+                p if p.starts_with("/getMedia") => "GetMedia",
+                p if p.starts_with("/listFragments") => "ListFragments",
+                _ => {
+                    error(&mut sock, 400, "InvalidArgumentException").await?;
+                    continue;
+                }
+            };
             let n = {
                 let mut calls = self.calls.lock().unwrap();
-                let c = calls.entry(stream.clone()).or_default();
+                let c = calls.entry((api, stream.clone())).or_default();
                 *c += 1;
                 *c
             };
-            let start = Self::start_index(frags, &body["StartSelector"]);
-            let faults = plan(&Call { stream: stream.clone(), n, start });
+            let start = if api == "GetMedia" { Self::start_index(frags, &body["StartSelector"]) } else { 0 };
+            let faults = plan(&Call { api, stream: stream.clone(), n, start });
             if let Some(Fault::Status(code, kind)) = faults.iter().find(|f| matches!(f, Fault::Status(..))) {
                 error(&mut sock, *code, kind).await?;
                 continue;
             }
+            if api == "ListFragments" {
+                let json = list_page(frags, &body).to_string();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                    json.len()
+                );
+                sock.write_all(resp.as_bytes()).await?;
+                continue;
+            }
+            let (indexes, strip): (Vec<usize>, bool) = if api == "GetMedia" {
+                ((start..frags.len()).collect(), false)
+            } else {
+                let asked: Vec<&str> =
+                    body["Fragments"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+                let gone = self.gone.lock().unwrap().clone();
+                let found: Option<Vec<usize>> = asked
+                    .iter()
+                    .map(|n| frags.iter().position(|f| f.number == *n).filter(|_| !gone.contains(*n)))
+                    .collect();
+                match found {
+                    Some(found) => (found, true),
+                    None => {
+                        error(&mut sock, 404, "ResourceNotFoundException").await?;
+                        continue;
+                    }
+                }
+            };
             let head = "HTTP/1.1 200 OK\r\nContent-Type: video/webm\r\nTransfer-Encoding: chunked\r\n\r\n";
             sock.write_all(head.as_bytes()).await?;
-            if !self.send_fragments(&mut sock, &stream, frags, start, &faults).await? {
+            if !self.send_fragments(&mut sock, &stream, frags, &indexes, strip, &faults).await? {
                 return Ok(()); // cut
             }
             sock.write_all(b"0\r\n\r\n").await?;
         }
     }
 
-    /// Sends fragments from `start` under `faults`; `false` when the connection was cut.
+    /// Sends the fragments at `indexes` under `faults`, without their trailing tags when
+    /// `strip` (as GetMediaForFragmentList does); `false` when the connection was cut.
     async fn send_fragments(
         &self,
         sock: &mut TcpStream,
         stream: &str,
         frags: &[ServedFragment],
-        start: usize,
+        indexes: &[usize],
+        strip: bool,
         faults: &[Fault],
     ) -> std::io::Result<bool> {
-        for (i, f) in frags.iter().enumerate().skip(start) {
+        for &i in indexes {
+            let f = &frags[i];
+            let len = if strip { f.trailing_tags } else { f.bytes.len() };
             for fault in faults {
                 match fault {
                     Fault::EndBefore { fragment } if *fragment == i => return Ok(true),
@@ -334,12 +377,12 @@ impl StandIn {
             for fault in faults {
                 match fault {
                     Fault::Cut { fragment, at } | Fault::Stall { fragment, at, .. } if *fragment == i => {
-                        marks.push((f.at(*at), Some(fault)))
+                        marks.push((f.at(*at).min(len), Some(fault)))
                     }
                     _ => {}
                 }
             }
-            marks.push((f.bytes.len(), None));
+            marks.push((len, None));
             marks.sort_by_key(|m| m.0);
             let mut from = 0;
             for (to, fault) in marks {
@@ -368,6 +411,55 @@ impl StandIn {
         }
         Ok(true)
     }
+}
+
+/// One ListFragments page: the fragments of the selector's range (inclusive), in an order
+/// that is not time order, the first one listed twice, at most 7 a page whatever was asked.
+fn list_page(frags: &[ServedFragment], body: &Value) -> Value {
+    // The token carries the query: "offset kind from_ms to_ms".
+    let (offset, kind, from, to) = match body["NextToken"].as_str() {
+        Some(t) => {
+            let p: Vec<&str> = t.split(' ').collect();
+            (p[0].parse().unwrap(), p[1].to_owned(), p[2].parse().unwrap(), p[3].parse().unwrap())
+        }
+        None => {
+            let sel = &body["FragmentSelector"];
+            let ms = |v: &Value| (v.as_f64().unwrap() * 1000.0).round() as u64;
+            let range = &sel["TimestampRange"];
+            let kind = sel["FragmentSelectorType"].as_str().unwrap().to_owned();
+            (0usize, kind, ms(&range["StartTimestamp"]), ms(&range["EndTimestamp"]))
+        }
+    };
+    let at = |f: &ServedFragment| if kind == "SERVER_TIMESTAMP" { f.server_ms } else { f.producer_ms };
+    let mut hits: Vec<&ServedFragment> = frags.iter().filter(|f| (from..=to).contains(&at(f))).collect();
+    // No order: by a hash of the number.
+    hits.sort_by_key(|f| {
+        f.number.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    });
+    if let Some(first) = hits.first().copied() {
+        hits.push(first);
+    }
+    let max = body["MaxResults"].as_u64().unwrap_or(1000) as usize;
+    let page = max.min(7);
+    let end = (offset + page).min(hits.len());
+    let secs = |ms: u64| serde_json::Number::from_f64(ms as f64 / 1000.0).unwrap();
+    let items: Vec<Value> = hits[offset.min(end)..end]
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "FragmentNumber": f.number,
+                "FragmentSizeInBytes": f.trailing_tags,
+                "ProducerTimestamp": secs(f.producer_ms),
+                "ServerTimestamp": secs(f.server_ms),
+                "FragmentLengthInMilliseconds": f.pts_ns.len() as u64 * 40,
+            })
+        })
+        .collect();
+    let mut out = serde_json::json!({ "Fragments": items });
+    if end < hits.len() {
+        out["NextToken"] = Value::String(format!("{end} {kind} {from} {to}"));
+    }
+    out
 }
 
 async fn read_some(sock: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
