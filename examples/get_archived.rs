@@ -1,5 +1,5 @@
 //! `get_archived --stream NAME [--region R] [--endpoint-url URL] --from EPOCH_MS --to EPOCH_MS
-//!   [--time producer|server] [--parallel N] [--frames] [--json]`
+//!   [--time producer|server] [--parallel N] [--frames] [--json] [--output FILE]`
 //!
 //! Reads a time range of a Kinesis Video stream from the archive (`aws::ArchiveReader`:
 //! ListFragments, then GetMediaForFragmentList in parallel batches), in time order, each
@@ -8,6 +8,8 @@
 //! - `--json`: `get_media`'s lines: a `fragment` line per fragment (with `"stream"`), in time
 //!   order, preceded with `--frames` by its `frame` lines (with `"stream"`,
 //!   `"fragment_number"` and `"position"`). Without `--json`, one readable line per fragment.
+//! - `--output FILE` also writes the range as one playable Matroska file (`-`: stdout; then
+//!   the readable lines go to stderr, and `--json` is a usage error).
 //! - Exit 0 when every listed fragment was delivered; 1 when some could not be (each named
 //!   on stderr, the others delivered) or the listing failed; 2 on usage errors.
 //!
@@ -23,6 +25,8 @@ mod aws_args;
 mod json;
 #[path = "common/lines.rs"]
 mod lines;
+#[path = "common/mkv_out.rs"]
+mod mkv_out;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -61,6 +65,9 @@ struct Args {
     /// JSON Lines (`get_media`'s `fragment` and `frame` lines).
     #[arg(long)]
     json: bool,
+    /// Also write the range as one Matroska file (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
     /// Save the job's progress here after each fragment; continue from it.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<std::path::PathBuf>,
@@ -80,6 +87,11 @@ struct Args {
 fn main() -> ExitCode {
     // Usage errors exit 2 (clap's convention, and this tool's contract); --help exits 0.
     let args = <Args as clap::Parser>::parse();
+    let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
+    if to_stdout && args.json {
+        eprintln!("get_archived: --output - and --json both want stdout");
+        return ExitCode::from(2);
+    }
     if args.from > args.to
         || args.parallel == 0
         || args.batch == 0
@@ -119,10 +131,40 @@ async fn run(args: Args) -> ExitCode {
             }
         }
     }
+    let mut mkv = match args.output.as_deref() {
+        Some(p) if p == std::path::Path::new("-") => Some(mkv_out::MkvOutput::new(Box::new(std::io::stdout().lock()))),
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some(mkv_out::MkvOutput::new(Box::new(std::io::BufWriter::new(f)))),
+            Err(e) => {
+                eprintln!("get_archived: {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let mut archive = b.build(&sdk);
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let lines_to: Box<dyn Write> = if mkv.is_some() && args.output.as_deref() == Some(std::path::Path::new("-")) {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    let mut out = std::io::BufWriter::new(lines_to);
     let mut failed = false;
     while let Some(item) = archive.next().await {
+        if let Some(mkv) = &mut mkv {
+            let written = match &item {
+                Ok(LiveItem::Frame(f)) => {
+                    mkv.frame(f.frame.clone());
+                    Ok(())
+                }
+                Ok(LiveItem::Fragment(f)) => mkv.fragment(&f.meta),
+                Err(_) => Ok(()),
+            };
+            if let Err(e) = written {
+                eprintln!("get_archived: writing the Matroska output: {e}");
+                return ExitCode::from(1);
+            }
+        }
         let written = match item {
             Ok(LiveItem::Frame(f)) if args.json && args.frames => {
                 let line = lines::frame_obj(&f.frame)
@@ -162,6 +204,10 @@ async fn run(args: Args) -> ExitCode {
     }
     if let Err(e) = out.flush() {
         eprintln!("get_archived: writing the output: {e}");
+        return ExitCode::from(1);
+    }
+    if let Some(Err(e)) = mkv.map(mkv_out::MkvOutput::finish) {
+        eprintln!("get_archived: writing the Matroska output: {e}");
         return ExitCode::from(1);
     }
     ExitCode::from(u8::from(failed))

@@ -157,9 +157,12 @@ fn get_archived_prints_the_range_in_order_and_names_what_it_could_not_deliver() 
         let delivered: Vec<ServedFragment> = frags.iter().filter(|f| f.number != frags[4].number).cloned().collect();
         assert_eq!(check_cli_lines(&lines, "cam", &delivered), numbers(&delivered));
 
-        for bad in
-            [&["--stream", "cam"][..], &["--stream", "cam", "--from", "5", "--to", "4"], &["--from", "1", "--to", "2"]]
-        {
+        for bad in [
+            &["--stream", "cam"][..],
+            &["--stream", "cam", "--from", "5", "--to", "4"],
+            &["--from", "1", "--to", "2"],
+            &["--stream", "c", "--from", "1", "--to", "2", "--output", "-", "--json"],
+        ] {
             let st = tokio::process::Command::new(example_bin("get_archived")).args(bad).output().await.unwrap();
             assert_eq!(st.status.code(), Some(2), "{bad:?}");
         }
