@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the README's parse table from the last `cargo bench --bench parse` run.
+"""Prints the README's tables from the last `cargo bench --bench parse` and `--bench archive` runs.
 
 Reads criterion's estimates (target/criterion/<input>/<entry>/new/estimates.json: the median of
 the sample means) and the .work files the bench writes next to them (input bytes, frames and
@@ -68,5 +68,25 @@ def main():
             print(f"| {name} | {who} | {t:.2f} ms | {fps / 1e6:.2f} M | {mbs:,.0f} | {ratio} | {lent_ratio} | {delivered} |")
 
 
+def archive(root):
+    """The archive table: ArchiveReader against plain parallel downloads of the same bodies."""
+    d = os.path.join(root, "criterion", "archive")
+    try:
+        with open(os.path.join(d, "bytes.work")) as f:
+            size = int(f.read())
+        med = {}
+        for who in ["reader", "plain"]:
+            with open(os.path.join(d, who, "new", "estimates.json")) as f:
+                med[who] = json.load(f)["median"]["point_estimate"] / 1e9
+    except (OSError, ValueError, KeyError):
+        return
+    print()
+    print("| archive entry | median | MB/s | vs plain |")
+    print("|---|---:|---:|---:|")
+    for who in ["reader", "plain"]:
+        print(f"| {who} | {med[who] * 1e3:.1f} ms | {size / 1e6 / med[who]:,.0f} | {med['plain'] / med[who]:.2f}x |")
+
+
 if __name__ == "__main__":
     main()
+    archive(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "target"))

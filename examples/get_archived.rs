@@ -15,7 +15,8 @@
 //!
 //! `--endpoint-url` is used for GetDataEndpoint, as in `get_media`. Also: `--checkpoint FILE`
 //! (a re-run of the same job continues after its last delivered fragment),
-//! `--max-fragments N`, `--batch N`, `--calls-per-second N`, `--read-timeout-ms`,
+//! `--max-fragments N`, `--batch N`, `--calls-per-second N`, `--bytes-per-second N` (0: no
+//! limit), `--read-timeout-ms`,
 //! `--backoff-initial-ms`, `--backoff-max-ms`, `--max-failures`.
 
 #[path = "common/aws_args.rs"]
@@ -80,6 +81,10 @@ struct Args {
     /// Calls per second (the service allows 5 per stream).
     #[arg(long, value_name = "N", default_value_t = 5.0)]
     calls_per_second: f64,
+    /// Media bytes per second over all calls (the service allows 25 MB/s per stream); 0: no
+    /// limit.
+    #[arg(long, value_name = "N", default_value_t = 25_000_000)]
+    bytes_per_second: u64,
     #[command(flatten)]
     retry: aws_args::RetryArgs,
 }
@@ -113,6 +118,7 @@ async fn run(args: Args) -> ExitCode {
         .parallel(args.parallel)
         .batch(args.batch)
         .calls_per_second(args.calls_per_second)
+        .bytes_per_second(Some(args.bytes_per_second).filter(|&n| n > 0))
         .read_timeout(args.retry.read_timeout())
         .backoff(first_wait, longest_wait)
         .max_failures(args.retry.max_failures);

@@ -67,6 +67,7 @@ mod limits;
 pub mod merge;
 pub mod mkv;
 pub mod mux;
+pub mod producer;
 
 pub use demux::{DemuxOptions, Demuxer, Event, EventRef, FragmentAssembler};
 pub use ebml::reader::Damage;

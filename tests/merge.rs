@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use bytes::Bytes;
+use common::players::tool_ok;
 use common::*;
 use kinesis_video_parser::clip::{clip, ClipOptions, ClipTime};
 use kinesis_video_parser::merge::{merge, MergeOptions, MergeReport, Merger, Progress};
@@ -172,22 +173,6 @@ fn clip_ms(data: &[u8], from: i64, to: i64) -> (Vec<u8>, kinesis_video_parser::c
     };
     let r = clip(data, &mut out, opts).unwrap();
     (out, r)
-}
-
-fn tool_ok(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg(if tool == "mkvinfo" { "--version" } else { "-version" })
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        if std::env::var("KVS_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
-            panic!("{tool} is required but not found");
-        }
-        eprintln!("\n!!!!!!!! SKIPPED: {tool} not found on PATH !!!!!!!!\n");
-    }
-    ok
 }
 
 /// Packets per stream as ffprobe counts them, and whether mkvinfo reads the file.

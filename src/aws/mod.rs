@@ -43,6 +43,7 @@ mod delivery;
 mod fragments;
 mod live;
 mod many;
+mod put;
 mod selector;
 
 pub use archive::{order, ArchiveBuilder, ArchiveReader, ListedFragment, TimeKind};
@@ -51,6 +52,7 @@ pub use delivery::{Delivery, FragmentHeader, LiveFragment, LiveFrame, LiveItem};
 pub use fragments::GetMediaConsumer;
 pub use live::{ConsumerBuilder, LiveConsumer, StreamState, StreamStatus};
 pub use many::MultiStreamConsumer;
+pub use put::{PutError, PutFailed, PutMediaBuilder, PutMediaClient, PutReport};
 pub use selector::{ParseSelectorError, StartSelector};
 
 use crate::kvs::FragmentNumber;

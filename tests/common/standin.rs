@@ -24,6 +24,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::build::*;
 
+pub mod put;
+
 /// One fragment as GetMedia serves it.
 #[derive(Debug, Clone)]
 pub struct ServedFragment {
@@ -84,19 +86,29 @@ fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// step by 7919, so that a long stream crosses a change in their count of digits when
 /// `first_number` is just below a power of ten. Payloads name their fragment and position.
 pub fn synthetic(n: usize, frames: usize, frame_ms: u64, first_number: u128) -> Vec<ServedFragment> {
+    synthetic_sized(n, frames, frame_ms, first_number, 0)
+}
+
+/// [`synthetic`] with payloads of at least `min_payload` bytes (the naming text repeated).
+pub fn synthetic_sized(
+    n: usize,
+    frames: usize,
+    frame_ms: u64,
+    first_number: u128,
+    min_payload: usize,
+) -> Vec<ServedFragment> {
     let start_ms = 1_700_000_000_000u64;
     (0..n)
         .map(|i| {
             let number = (first_number + 7919 * i as u128).to_string();
             let producer_ms = start_ms + i as u64 * frames as u64 * frame_ms;
-            let server_ms = producer_ms + 150;
             let blocks: Vec<Vec<u8>> = (0..frames)
                 .map(|j| {
-                    let payload = format!("frame {j} of fragment {number} ").repeat(1 + j % 5);
+                    let text = format!("frame {j} of fragment {number} ");
+                    let payload = text.repeat((1 + j % 5).max(min_payload.div_ceil(text.len())));
                     simple_block(1, (j as u64 * frame_ms) as i16, if j == 0 { 0x80 } else { 0 }, payload.as_bytes())
                 })
                 .collect();
-            let secs = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
             let head = [
                 info(1_000_000),
                 tracks(&[track(
@@ -105,22 +117,67 @@ pub fn synthetic(n: usize, frames: usize, frame_ms: u64, first_number: u128) -> 
                     "V_MPEG4/ISO/AVC",
                     &el(ids::VIDEO, &[uint(ids::PIXEL_WIDTH, 64), uint(ids::PIXEL_HEIGHT, 48)].concat()),
                 )]),
-                tags(&[
-                    ("AWS_KINESISVIDEO_FRAGMENT_NUMBER", &number),
-                    ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", &secs(server_ms)),
-                    ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", &secs(producer_ms)),
-                ]),
-                cluster(producer_ms, &blocks),
             ]
             .concat();
-            let trailer = tags(&[
-                ("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", &(1000 + i).to_string()),
-                ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", &number),
-            ]);
-            let bytes = [ebml_header("matroska"), unknown(ids::SEGMENT, 8, &[head, trailer].concat())].concat();
-            ServedFragment::from_chunk(bytes)
+            kvs_fragment(&head, &number, producer_ms, &cluster(producer_ms, &blocks), 1000 + i)
         })
         .collect()
+}
+
+/// One GetMedia chunk: EBML header, Segment with `head` (Info and Tracks), the fragment's
+/// tags (producer timestamp `producer_ms`, the server's 150 ms later), `cluster`, the
+/// trailing tags.
+pub fn kvs_fragment(head: &[u8], number: &str, producer_ms: u64, cluster: &[u8], behind_ms: usize) -> ServedFragment {
+    let secs = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
+    let server_ms = producer_ms + 150;
+    let tags_before = tags(&[
+        ("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number),
+        ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", &secs(server_ms)),
+        ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", &secs(producer_ms)),
+    ]);
+    let trailer = tags(&[
+        ("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", &behind_ms.to_string()),
+        ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number),
+    ]);
+    let body = [head, &tags_before, cluster, &trailer].concat();
+    ServedFragment::from_chunk([ebml_header("matroska"), unknown(ids::SEGMENT, 8, &body)].concat())
+}
+
+/// A real Matroska file served as a stream: each of its fragments (Clusters) a GetMedia
+/// chunk with the file's Info and Tracks, its frames written back by the crate's muxer,
+/// numbered from `first_number` in steps of 7919.
+pub fn from_source(data: &[u8], first_number: u128) -> Vec<ServedFragment> {
+    let evs = super::events(data);
+    super::fragments(&evs)
+        .iter()
+        .enumerate()
+        .map(|(i, f)| served_from(f, &(first_number + 7919 * i as u128).to_string(), 1000 + i))
+        .collect()
+}
+
+/// A demuxed fragment as a GetMedia chunk: its Info and Tracks, its frames written back by
+/// the crate's muxer, the KVS tags of `number`.
+pub fn served_from(f: &kinesis_video_parser::Fragment, number: &str, behind_ms: usize) -> ServedFragment {
+    use kinesis_video_parser::{mux, Fragment, FragmentMeta};
+    let mut head = Vec::new();
+    mux::info(&mut head, &f.meta.info);
+    mux::tracks(&mut head, &f.meta.tracks);
+    let mut header = Vec::new();
+    mux::ebml_header(&mut header, "matroska");
+    mux::segment_start(&mut header);
+    header.extend_from_slice(&head);
+    // The fragment without its tags, written back: the header above, then its Cluster.
+    let bare = Fragment {
+        meta: FragmentMeta { tags: Vec::new(), ..f.meta.clone() },
+        frames: f.frames.clone(),
+        damage: Vec::new(),
+    };
+    let mut doc = mux::Remuxer::new(Vec::new());
+    doc.write_fragment(&bare, "matroska").unwrap();
+    let doc = doc.into_inner();
+    assert!(doc.starts_with(&header));
+    let ms = f.meta.cluster_timestamp.unwrap() * f.meta.info.timestamp_scale / 1_000_000;
+    kvs_fragment(&head, number, ms, &doc[header.len()..], behind_ms)
 }
 
 /// Where in a fragment a fault strikes.
@@ -139,7 +196,8 @@ pub enum Fault {
     /// The call fails with this status and `x-amzn-ErrorType`.
     Status(u16, &'static str),
     /// The connection is closed at this place of fragment `fragment` (an index in the
-    /// stream), without ending the body.
+    /// stream), without ending the body. PutMedia: the connection is closed once `fragment`
+    /// fragments of the call were acknowledged (the next one received, not acknowledged).
     Cut { fragment: usize, at: At },
     /// Nothing is sent for this long at this place, then sending goes on (if the client is
     /// still there).
@@ -148,6 +206,11 @@ pub enum Fault {
     Quiet { fragment: usize, pause: Duration },
     /// The body ends cleanly before fragment `fragment`.
     EndBefore { fragment: usize },
+    /// PutMedia: the `fragment`th fragment of the call (from 0) is answered with an ERROR
+    /// acknowledgement of this id instead of PERSISTED, and the connection closed.
+    AckError { fragment: usize, id: u32 },
+    /// PutMedia: every acknowledgement is sent this long after its fragment was received.
+    SlowAcks(Duration),
 }
 
 impl Fault {
@@ -159,7 +222,7 @@ impl Fault {
 /// One media or listing call, as the fault plan sees it.
 #[derive(Debug, Clone)]
 pub struct Call {
-    /// `GetMedia`, `ListFragments` or `GetMediaForFragmentList`.
+    /// `GetMedia`, `ListFragments`, `GetMediaForFragmentList` or `PutMedia`.
     pub api: &'static str,
     pub stream: String,
     /// 1 for the stream's first call of this API.
@@ -177,7 +240,10 @@ pub type FrameKey = (String, String, usize);
 #[derive(Clone)]
 pub struct StandIn {
     pub url: String,
-    streams: Arc<HashMap<String, Vec<ServedFragment>>>,
+    /// The streams and their fragments; PutMedia appends to them.
+    streams: Arc<Mutex<HashMap<String, Arc<Vec<ServedFragment>>>>>,
+    /// What each PutMedia call received and acknowledged.
+    pub puts: Arc<Mutex<Vec<put::PutCall>>>,
     /// (path, JSON body) of every request.
     pub log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     calls: Arc<Mutex<HashMap<(&'static str, String), usize>>>,
@@ -203,7 +269,8 @@ impl StandIn {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let s = StandIn {
             url: format!("http://{}", listener.local_addr().unwrap()),
-            streams: Arc::new(streams),
+            streams: Arc::new(Mutex::new(streams.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())),
+            puts: Arc::default(),
             log: Arc::default(),
             calls: Arc::default(),
             gone: Arc::default(),
@@ -268,6 +335,11 @@ impl StandIn {
             };
             let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
             let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+            if path.starts_with("/putMedia") {
+                // One long request: the rest of the connection is its body.
+                buf.drain(..head_end);
+                return self.put_media(sock, buf, &head, plan).await;
+            }
             let len: usize = head
                 .lines()
                 .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
@@ -281,7 +353,7 @@ impl StandIn {
             buf.drain(..head_end + len);
             self.log.lock().unwrap().push((path.clone(), body.clone()));
             let stream = body["StreamName"].as_str().unwrap_or("").to_owned();
-            let Some(frags) = self.streams.get(&stream) else {
+            let Some(frags) = self.streams.lock().unwrap().get(&stream).cloned() else {
                 error(&mut sock, 404, "ResourceNotFoundException").await?;
                 continue;
             };
@@ -309,14 +381,14 @@ impl StandIn {
                 *c += 1;
                 *c
             };
-            let start = if api == "GetMedia" { Self::start_index(frags, &body["StartSelector"]) } else { 0 };
+            let start = if api == "GetMedia" { Self::start_index(&frags, &body["StartSelector"]) } else { 0 };
             let faults = plan(&Call { api, stream: stream.clone(), n, start });
             if let Some(Fault::Status(code, kind)) = faults.iter().find(|f| matches!(f, Fault::Status(..))) {
                 error(&mut sock, *code, kind).await?;
                 continue;
             }
             if api == "ListFragments" {
-                let json = list_page(frags, &body).to_string();
+                let json = list_page(&frags, &body).to_string();
                 let resp = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
                     json.len()
@@ -344,7 +416,7 @@ impl StandIn {
             };
             let head = "HTTP/1.1 200 OK\r\nContent-Type: video/webm\r\nTransfer-Encoding: chunked\r\n\r\n";
             sock.write_all(head.as_bytes()).await?;
-            if !self.send_fragments(&mut sock, &stream, frags, &indexes, strip, &faults).await? {
+            if !self.send_fragments(&mut sock, &stream, &frags, &indexes, strip, &faults).await? {
                 return Ok(()); // cut
             }
             sock.write_all(b"0\r\n\r\n").await?;

@@ -2,8 +2,8 @@
 //! re-asked from the first fragment not yet delivered until every one is delivered or known
 //! to be gone.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_kinesisvideoarchivedmedia::Client;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -14,6 +14,7 @@ use crate::demux::DemuxOptions;
 use crate::kvs::FragmentNumber;
 
 use super::super::{ConsumerError, Delivery, LiveItem};
+use super::pace::{ByteRate, Pacer};
 use super::ListedFragment;
 
 /// An item on its way to the reader, with the share of the batch's byte budget it holds.
@@ -31,31 +32,7 @@ pub(super) struct FetchConfig {
     /// Bytes of items a batch may hold that the reader has not taken yet.
     pub budget_bytes: usize,
     pub pacer: Pacer,
-}
-
-/// Spaces the calls of one read so that they stay under the service's calls per second.
-#[derive(Debug)]
-pub(super) struct Pacer {
-    interval: Duration,
-    next: Mutex<Instant>,
-}
-
-impl Pacer {
-    pub fn new(calls_per_second: f64) -> Pacer {
-        let interval = Duration::from_secs_f64(1.0 / calls_per_second.max(0.001));
-        Pacer { interval, next: Mutex::new(Instant::now()) }
-    }
-
-    /// Waits for this call's turn.
-    pub async fn turn(&self) {
-        let at = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            let at = (*next).max(Instant::now());
-            *next = at + self.interval;
-            at
-        };
-        tokio::time::sleep_until(at.into()).await;
-    }
+    pub byte_rate: ByteRate,
 }
 
 /// The budget is counted in KiB so that a permit count fits in a `u32`.
@@ -202,7 +179,10 @@ impl Batch {
                 return Outcome::Closed;
             }
             match tokio::time::timeout(self.cfg.read_timeout, body.next()).await {
-                Ok(Some(Ok(bytes))) => self.delivery.push(bytes),
+                Ok(Some(Ok(bytes))) => {
+                    self.cfg.byte_rate.pay(bytes.len()).await;
+                    self.delivery.push(bytes)
+                }
                 Ok(Some(Err(e))) => {
                     let why = format!("connection lost: {}", DisplayErrorContext(e));
                     return Outcome::Failed { why, gone: false, fatal: false };

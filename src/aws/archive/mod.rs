@@ -3,6 +3,7 @@
 
 mod fetch;
 mod listing;
+mod pace;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use crate::demux::DemuxOptions;
 
 use super::live::save_checkpoint;
 use super::{CheckpointStore, ConsumerError, LiveItem, StartSelector};
-use fetch::{FetchConfig, Pacer, Sent};
+use fetch::{FetchConfig, Sent};
+use pace::{ByteRate, Pacer};
 
 /// How an [`ArchiveReader`] reads; made by [`ArchiveReader::builder`].
 #[derive(Debug, Clone)]
@@ -35,6 +37,7 @@ pub struct ArchiveBuilder {
     batch: usize,
     parallel: usize,
     calls_per_second: f64,
+    bytes_per_second: Option<u64>,
     buffer_bytes: usize,
     read_timeout: Duration,
     backoff_initial: Duration,
@@ -75,6 +78,13 @@ impl ArchiveBuilder {
     /// stream).
     pub fn calls_per_second(mut self, calls: f64) -> Self {
         self.calls_per_second = calls;
+        self
+    }
+
+    /// Media bytes per second across the read (default 25 MB/s, the service's limit per
+    /// stream); `None` for no limit (a stand-in, a benchmark).
+    pub fn bytes_per_second(mut self, bytes: Option<u64>) -> Self {
+        self.bytes_per_second = bytes;
         self
     }
 
@@ -186,6 +196,7 @@ impl ArchiveReader {
             batch: 100,
             parallel: 3,
             calls_per_second: 5.0,
+            bytes_per_second: Some(25_000_000),
             buffer_bytes: 64 << 20,
             read_timeout: Duration::from_secs(10),
             backoff_initial: Duration::from_millis(200),
@@ -361,6 +372,7 @@ impl ArchiveReader {
             max_failures: c.max_failures,
             budget_bytes: c.buffer_bytes / c.parallel,
             pacer,
+            byte_rate: ByteRate::new(c.bytes_per_second),
         }));
         Ok(())
     }
