@@ -68,25 +68,27 @@ def main():
             print(f"| {name} | {who} | {t:.2f} ms | {fps / 1e6:.2f} M | {mbs:,.0f} | {ratio} | {lent_ratio} | {delivered} |")
 
 
-def archive(root):
-    """The archive table: ArchiveReader against plain parallel downloads of the same bodies."""
-    d = os.path.join(root, "criterion", "archive")
+def against_plain(root, group, ours):
+    """A network table: our entry against `plain` (the same bytes without the crate's work)."""
+    d = os.path.join(root, "criterion", group)
     try:
         with open(os.path.join(d, "bytes.work")) as f:
             size = int(f.read())
         med = {}
-        for who in ["reader", "plain"]:
+        for who in [ours, "plain"]:
             with open(os.path.join(d, who, "new", "estimates.json")) as f:
                 med[who] = json.load(f)["median"]["point_estimate"] / 1e9
     except (OSError, ValueError, KeyError):
         return
     print()
-    print("| archive entry | median | MB/s | vs plain |")
+    print(f"| {group} entry | median | MB/s | vs plain |")
     print("|---|---:|---:|---:|")
-    for who in ["reader", "plain"]:
+    for who in [ours, "plain"]:
         print(f"| {who} | {med[who] * 1e3:.1f} ms | {size / 1e6 / med[who]:,.0f} | {med['plain'] / med[who]:.2f}x |")
 
 
 if __name__ == "__main__":
     main()
-    archive(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "target"))
+    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "target")
+    against_plain(target, "archive", "reader")
+    against_plain(target, "put_media", "client")

@@ -42,12 +42,8 @@ struct Args {
     /// The stream's name.
     #[arg(long, value_name = "NAME")]
     stream: String,
-    /// AWS region (default: the usual AWS config chain).
-    #[arg(long, value_name = "R")]
-    region: Option<String>,
-    /// Endpoint for GetDataEndpoint (tests, VPC endpoints).
-    #[arg(long, value_name = "URL")]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    service: aws_args::ServiceArgs,
     /// Start of the range, ms since the Unix epoch (inclusive).
     #[arg(long, value_name = "EPOCH_MS")]
     from: u64,
@@ -111,7 +107,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
-    let sdk = aws_args::sdk_config(args.region.as_deref()).await;
+    let sdk = args.service.sdk_config().await;
     let (first_wait, longest_wait) = args.retry.backoff();
     let mut b = ArchiveReader::builder(&args.stream, args.from, args.to)
         .time(args.time)
@@ -122,7 +118,7 @@ async fn run(args: Args) -> ExitCode {
         .read_timeout(args.retry.read_timeout())
         .backoff(first_wait, longest_wait)
         .max_failures(args.retry.max_failures);
-    if let Some(url) = &args.endpoint_url {
+    if let Some(url) = &args.service.endpoint_url {
         b = b.endpoint_url(url);
     }
     if let Some(n) = args.max_fragments {

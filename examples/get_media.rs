@@ -47,12 +47,8 @@ struct Args {
     /// A stream's name (repeat for several streams, consumed concurrently).
     #[arg(long, value_name = "NAME", required = true)]
     stream: Vec<String>,
-    /// AWS region (default: the usual AWS config chain).
-    #[arg(long, value_name = "R")]
-    region: Option<String>,
-    /// Endpoint for GetDataEndpoint (tests, VPC endpoints).
-    #[arg(long, value_name = "URL")]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    service: aws_args::ServiceArgs,
     /// Where to start: now, earliest, fragment:NUMBER, token:TOKEN, producer-ts:EPOCH_MS or
     /// server-ts:EPOCH_MS (default now; overrides the checkpoint file).
     #[arg(long, value_name = "SELECTOR")]
@@ -81,7 +77,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
-    let sdk = aws_args::sdk_config(args.region.as_deref()).await;
+    let sdk = args.service.sdk_config().await;
     let store = match &args.checkpoint {
         Some(path) => match FileCheckpoints::open(path) {
             Ok(s) => Some(Arc::new(s)),
@@ -99,7 +95,7 @@ async fn run(args: Args) -> ExitCode {
             .read_timeout(args.retry.read_timeout())
             .backoff(first_wait, longest_wait)
             .max_failures(args.retry.max_failures);
-        if let Some(url) = &args.endpoint_url {
+        if let Some(url) = &args.service.endpoint_url {
             b = b.endpoint_url(url);
         }
         if let Some(store) = &store {

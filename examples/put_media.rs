@@ -36,12 +36,8 @@ struct Args {
     /// The stream's name (or ARN).
     #[arg(long, value_name = "NAME")]
     stream: String,
-    /// AWS region (default: the usual AWS config chain).
-    #[arg(long, value_name = "R")]
-    region: Option<String>,
-    /// Endpoint for GetDataEndpoint (tests, VPC endpoints).
-    #[arg(long, value_name = "URL")]
-    endpoint_url: Option<String>,
+    #[command(flatten)]
+    service: aws_args::ServiceArgs,
     /// Target fragment duration: a fragment ends at the first keyframe this long after its start.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     fragment_duration: f64,
@@ -88,13 +84,13 @@ async fn run(args: Args) -> ExitCode {
             }
         }
     };
-    let sdk = aws_args::sdk_config(args.region.as_deref()).await;
+    let sdk = args.service.sdk_config().await;
     let mut b = PutMediaClient::builder(&args.stream)
         .fragment_duration(Duration::from_secs_f64(args.fragment_duration))
         .backoff(Duration::from_millis(args.backoff_initial_ms), Duration::from_millis(args.backoff_max_ms))
         .max_failures(args.max_failures)
         .ack_timeout(Duration::from_millis(args.ack_timeout_ms));
-    if let Some(url) = &args.endpoint_url {
+    if let Some(url) = &args.service.endpoint_url {
         b = b.endpoint_url(url);
     }
     let mut out = std::io::stdout().lock();

@@ -202,46 +202,66 @@ pub fn tags<'a>(out: &mut Vec<u8>, tags: impl IntoIterator<Item = &'a Tag>) {
 /// `rel` ticks from its Cluster: a SimpleBlock, or a BlockGroup when a duration other than
 /// the track's default or a DiscardPadding must be kept.
 pub fn block(out: &mut Vec<u8>, frames: &[Frame], rel: i16, track: Option<&Track>, scale: u64) {
+    let (head, tail) = block_around(frames, rel, track, scale);
+    out.extend_from_slice(&head);
+    for x in frames {
+        out.extend_from_slice(&x.data);
+    }
+    out.extend_from_slice(&tail);
+}
+
+/// The bytes of [`block`] before and after the frames' payloads, which go between them as
+/// they are (so that a writer can send the payloads without copying them).
+pub fn block_around(frames: &[Frame], rel: i16, track: Option<&Track>, scale: u64) -> (Vec<u8>, Vec<u8>) {
     let f = &frames[0];
     let n = frames.len();
     let lacing = if n > 1 { 0x02 } else { 0 };
-    let mut body = Vec::new();
     let default = track.and_then(|t| t.default_duration_ns);
     let needs_group = f.info.discard_padding_ns != 0 || (f.info.duration_ns.is_some() && f.info.duration_ns != default);
     let flags = if needs_group { 0 } else { u8::from(f.info.keyframe) << 7 | u8::from(f.info.discardable) };
-    writer::block_header(&mut body, f.info.track, rel, flags | u8::from(f.info.invisible) << 3 | lacing);
+    // The Block's body up to the payloads: its header and the lace sizes.
+    let mut lead = Vec::new();
+    writer::block_header(&mut lead, f.info.track, rel, flags | u8::from(f.info.invisible) << 3 | lacing);
     if n > 1 {
-        body.push((n - 1) as u8);
+        lead.push((n - 1) as u8);
         for x in &frames[..n - 1] {
             let mut l = x.data.len();
             while l >= 255 {
-                body.push(255);
+                lead.push(255);
                 l -= 255;
             }
-            body.push(l as u8);
+            lead.push(l as u8);
         }
     }
-    for x in frames {
-        body.extend_from_slice(&x.data);
-    }
+    let body_len = (lead.len() + frames.iter().map(|x| x.data.len()).sum::<usize>()) as u64;
+    let mut head = Vec::with_capacity(lead.len() + 24);
     if !needs_group {
-        writer::element(out, ids::SIMPLE_BLOCK, Size::Minimal, &body);
-        return;
+        writer::id(&mut head, ids::SIMPLE_BLOCK);
+        writer::size(&mut head, body_len, Size::Minimal);
+        head.extend_from_slice(&lead);
+        return (head, Vec::new());
     }
-    let mut g = Vec::new();
-    writer::element(&mut g, ids::BLOCK, Size::Minimal, &body);
+    let mut tail = Vec::new();
     if let Some(d) = f.info.duration_ns.filter(|_| f.info.duration_ns != default) {
         let tts = track.map_or(1.0, |t| t.track_timestamp_scale);
         let ticks = (d as f64 * n as f64 / (scale as f64 * tts)).round() as u64;
-        writer::uint(&mut g, ids::BLOCK_DURATION, ticks);
+        writer::uint(&mut tail, ids::BLOCK_DURATION, ticks);
     }
     if !f.info.keyframe {
-        writer::int(&mut g, ids::REFERENCE_BLOCK, -1);
+        writer::int(&mut tail, ids::REFERENCE_BLOCK, -1);
     }
     if f.info.discard_padding_ns != 0 {
-        writer::int(&mut g, ids::DISCARD_PADDING, f.info.discard_padding_ns);
+        writer::int(&mut tail, ids::DISCARD_PADDING, f.info.discard_padding_ns);
     }
-    writer::element(out, ids::BLOCK_GROUP, Size::Minimal, &g);
+    let mut block_head = Vec::new();
+    writer::id(&mut block_head, ids::BLOCK);
+    writer::size(&mut block_head, body_len, Size::Minimal);
+    let group_len = block_head.len() as u64 + body_len + tail.len() as u64;
+    writer::id(&mut head, ids::BLOCK_GROUP);
+    writer::size(&mut head, group_len, Size::Minimal);
+    head.extend_from_slice(&block_head);
+    head.extend_from_slice(&lead);
+    (head, tail)
 }
 
 /// Block time of a frame in track ticks: (pts + CodecDelay) / (TimestampScale × TrackTimestampScale).

@@ -19,13 +19,10 @@ fn body(events: &[Event], opts: FragmenterOptions) -> (Vec<u8>, Vec<u64>) {
     for ev in events {
         cut.push(ev).unwrap();
         while let Some(p) = cut.next_piece() {
-            match p {
-                Piece::Header(b) | Piece::Frame(b) => out.extend_from_slice(&b),
-                Piece::FragmentStart { timecode, bytes } => {
-                    timecodes.push(timecode);
-                    out.extend_from_slice(&bytes);
-                }
+            if let Piece::FragmentStart { timecode, .. } = p {
+                timecodes.push(timecode);
             }
+            p.parts().iter().for_each(|b| out.extend_from_slice(b));
         }
     }
     (out, timecodes)

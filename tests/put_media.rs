@@ -228,3 +228,71 @@ fn put_media_cli_uploads_stdin_and_prints_acks() {
         assert_eq!(st.status.code(), Some(1));
     });
 }
+
+/// A source of `fragments` 1 s fragments of 25 frames of `frame_bytes` (a keyframe first),
+/// one Cluster each, in an unknown-size Segment (a live source's shape).
+fn long_source(fragments: usize, frame_bytes: usize) -> Vec<u8> {
+    use common::build::*;
+    use kinesis_video_parser::mkv::ids;
+    let video = el(ids::VIDEO, &[uint(ids::PIXEL_WIDTH, 64), uint(ids::PIXEL_HEIGHT, 48)].concat());
+    let mut body = [info(1_000_000), tracks(&[track(1, 1, "V_MPEG4/ISO/AVC", &video)])].concat();
+    for i in 0..fragments {
+        let blocks: Vec<Vec<u8>> = (0..25)
+            .map(|j| {
+                simple_block(1, j * 40, if j == 0 { 0x80 } else { 0 }, &vec![(i * 25 + j as usize) as u8; frame_bytes])
+            })
+            .collect();
+        body.extend(cluster(i as u64 * 1000, &blocks));
+    }
+    [ebml_header("matroska"), unknown(ids::SEGMENT, 8, &body)].concat()
+}
+
+/// With acknowledgements slower than the source, what waits to be persisted stays within
+/// `buffer_bytes` (plus the fragment being read): reading the source waits.
+#[test]
+fn held_fragments_stay_within_the_buffer() {
+    let data = long_source(40, 20_000); // 20 MB
+    let fragment = 25 * 20_000;
+    rt().block_on(async {
+        let s = standin(Arc::new(|c: &Call| match c.api {
+            "PutMedia" => vec![Fault::SlowAcks(Duration::from_millis(20))],
+            _ => vec![],
+        }))
+        .await;
+        let report = PutMediaClient::builder("cam")
+            .endpoint_url(&s.url)
+            .fragmenter(FragmenterOptions { target_duration_ms: 1_000, ..FragmenterOptions::starting_at(START) })
+            .buffer_bytes(2 << 20)
+            .build(&sdk_config().await)
+            .put(std::io::Cursor::new(data), |_| {})
+            .await
+            .unwrap();
+        assert_eq!((report.fragments, report.persisted), (40, 40));
+        assert!(report.max_held_bytes > 2 << 20, "the buffer filled: {}", report.max_held_bytes);
+        assert!(report.max_held_bytes <= (2 << 20) + fragment + 1024, "bounded: {}", report.max_held_bytes);
+    });
+}
+
+/// A source cut short (a producer killed mid-frame): what was read before is uploaded and
+/// persisted, then the truncation is the error.
+#[test]
+fn a_truncated_source_uploads_what_came_before_then_fails() {
+    let Some(data) = shared_file("generated", "h264_gop1s.mkv") else { return };
+    let cut = &data[..data.len() * 7 / 10];
+    let want = source_frames(cut, START);
+    rt().block_on(async {
+        let s = standin(Arc::new(|_| vec![])).await;
+        let failed = client(&s, 1_000).await.put(std::io::Cursor::new(cut.to_vec()), |_| {}).await.unwrap_err();
+        assert!(
+            matches!(&failed.error, PutError::Source(e) if e.kind() == kinesis_video_parser::ErrorKind::Truncated),
+            "{failed}"
+        );
+        assert_eq!(failed.report.persisted, failed.report.fragments);
+        assert_eq!(failed.report.frames, want.len() as u64);
+        let got = read_back(&s, failed.report.fragments).await;
+        assert!(got == want, "every frame before the cut: {} of {}", got.len(), want.len());
+        // Not Matroska at all: nothing to upload is an error too.
+        let failed = client(&s, 1_000).await.put(&b"not a matroska file"[..], |_| {}).await.unwrap_err();
+        assert!(matches!(failed.error, PutError::NoFrames), "{failed}");
+    });
+}

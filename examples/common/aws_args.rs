@@ -1,4 +1,5 @@
-//! What `get_media` and `get_archived` share: the retry flags, the SDK's configuration.
+//! What the AWS tools share: the service flags (region, endpoint), the retry flags, the SDK's
+//! configuration.
 
 use std::time::Duration;
 
@@ -31,11 +32,24 @@ impl RetryArgs {
     }
 }
 
-/// The SDK's configuration from the usual AWS chain, in `region` if given.
-pub async fn sdk_config(region: Option<&str>) -> aws_types::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(r) = region {
-        loader = loader.region(aws_config::Region::new(r.to_owned()));
+/// Where the service is.
+#[derive(clap::Args)]
+pub struct ServiceArgs {
+    /// AWS region (default: the usual AWS config chain).
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Endpoint for GetDataEndpoint (tests, VPC endpoints).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl ServiceArgs {
+    /// The SDK's configuration from the usual AWS chain, in `--region` if given.
+    pub async fn sdk_config(&self) -> aws_types::SdkConfig {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = &self.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        loader.load().await
     }
-    loader.load().await
 }

@@ -141,8 +141,38 @@ pub enum Piece {
         /// The Cluster's ID, size and Timestamp.
         bytes: Bytes,
     },
-    /// One frame's block, in the fragment begun last.
-    Frame(Bytes),
+    /// One frame's block, in the fragment begun last: the block's bytes before the payload,
+    /// the payload itself (a view of the source's buffer: not copied), the bytes after it
+    /// (empty for a SimpleBlock).
+    Frame {
+        /// Block ID, size and header (BlockGroup and Block for a BlockGroup).
+        head: Bytes,
+        /// The frame's payload.
+        payload: Bytes,
+        /// What follows the payload in a BlockGroup (BlockDuration, ReferenceBlock, …).
+        tail: Bytes,
+    },
+}
+
+impl Piece {
+    /// The piece's bytes, in order, as up to three slices (empty ones included).
+    pub fn parts(&self) -> [&Bytes; 3] {
+        static EMPTY: Bytes = Bytes::new();
+        match self {
+            Piece::Header(b) | Piece::FragmentStart { bytes: b, .. } => [b, &EMPTY, &EMPTY],
+            Piece::Frame { head, payload, tail } => [head, payload, tail],
+        }
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.parts().iter().map(|b| b.len()).sum()
+    }
+
+    /// Whether it holds no byte (never, for a piece a [`Fragmenter`] made).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What was cut so far.
@@ -161,7 +191,7 @@ pub struct FragmenterStats {
 
 /// Cuts a source's events into a PutMedia body ([`Piece`]s): feed every [`Event`] of a
 /// [`Demuxer`](crate::Demuxer) over the source to [`push`](Self::push), take the pieces with
-/// [`next_piece`](Self::next_piece). No I/O; frames are copied into their blocks once.
+/// [`next_piece`](Self::next_piece). No I/O; frame payloads are not copied.
 ///
 /// ```
 /// use kinesis_video_parser::producer::{Fragmenter, FragmenterOptions, Piece};
@@ -307,11 +337,10 @@ impl Fragmenter {
         }
         let open = self.open.as_mut().expect("a fragment is open");
         let rel = i16::try_from(ms - open.start).map_err(|_| FragmenterError::TimeOutOfOrder { ms })?;
-        let mut block = Vec::with_capacity(block_bytes);
-        mux::block(&mut block, std::slice::from_ref(f), rel, Some(&track), 1_000_000);
-        open.bytes += block.len();
+        let (head, tail) = mux::block_around(std::slice::from_ref(f), rel, Some(&track), 1_000_000);
+        open.bytes += head.len() + f.data.len() + tail.len();
         self.stats.frames += 1;
-        self.pieces.push_back(Piece::Frame(block.into()));
+        self.pieces.push_back(Piece::Frame { head: head.into(), payload: f.data.clone(), tail: tail.into() });
         Ok(())
     }
 

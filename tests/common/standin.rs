@@ -244,6 +244,9 @@ pub struct StandIn {
     streams: Arc<Mutex<HashMap<String, Arc<Vec<ServedFragment>>>>>,
     /// What each PutMedia call received and acknowledged.
     pub puts: Arc<Mutex<Vec<put::PutCall>>>,
+    /// Whether PutMedia keeps what it persists (for GetMedia); off, it only acknowledges
+    /// (benchmarks).
+    pub store_uploads: Arc<std::sync::atomic::AtomicBool>,
     /// (path, JSON body) of every request.
     pub log: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     calls: Arc<Mutex<HashMap<(&'static str, String), usize>>>,
@@ -271,6 +274,7 @@ impl StandIn {
             url: format!("http://{}", listener.local_addr().unwrap()),
             streams: Arc::new(Mutex::new(streams.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())),
             puts: Arc::default(),
+            store_uploads: Arc::new(true.into()),
             log: Arc::default(),
             calls: Arc::default(),
             gone: Arc::default(),
@@ -535,7 +539,7 @@ fn list_page(frags: &[ServedFragment], body: &Value) -> Value {
 }
 
 async fn read_some(sock: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut tmp = [0u8; 4096];
+    let mut tmp = vec![0u8; 64 * 1024];
     let n = sock.read(&mut tmp).await?;
     buf.extend_from_slice(&tmp[..n]);
     Ok(n)

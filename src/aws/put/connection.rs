@@ -79,7 +79,7 @@ impl Drop for Connection {
 impl Connection {
     /// Signs and starts the request; the body stays open until [`end_body`](Self::end_body).
     pub fn open(client: &HttpClient, parts: &RequestParts, creds: &Credentials) -> Result<Connection, String> {
-        let (tx, mut rx) = mpsc::channel::<Bytes>(16);
+        let (tx, mut rx) = mpsc::channel::<Bytes>(256);
         let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b)))));
         let body: Body = StreamBody::new(Box::pin(stream));
         let mut req = http::Request::post(&parts.url)

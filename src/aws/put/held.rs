@@ -68,11 +68,15 @@ impl HeldFragments {
                     persisted: false,
                 });
             }
-            Piece::Frame(b) => {
+            Piece::Frame { head, payload, tail } => {
                 let last = self.fragments.back_mut().expect("a frame follows its fragment's start");
-                self.bytes += b.len();
-                last.bytes += b.len();
-                last.pieces.push(b);
+                for b in [head, payload, tail] {
+                    if !b.is_empty() {
+                        self.bytes += b.len();
+                        last.bytes += b.len();
+                        last.pieces.push(b);
+                    }
+                }
             }
         }
     }
@@ -170,7 +174,7 @@ mod tests {
     }
 
     fn frame(s: &str) -> Piece {
-        Piece::Frame(Bytes::from(s.to_owned()))
+        Piece::Frame { head: Bytes::new(), payload: Bytes::from(s.to_owned()), tail: Bytes::new() }
     }
 
     fn send_all(h: &mut HeldFragments) -> String {

@@ -5,6 +5,7 @@ mod connection;
 mod held;
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
@@ -88,7 +89,7 @@ impl PutMediaBuilder {
 
     /// The client, on `sdk`'s region and credentials.
     pub fn build(self, sdk: &aws_types::SdkConfig) -> PutMediaClient {
-        PutMediaClient { cfg: self, sdk: sdk.clone() }
+        PutMediaClient { cfg: self, sdk: sdk.clone(), http: Arc::default() }
     }
 }
 
@@ -109,7 +110,8 @@ impl PutMediaBuilder {
 /// the connection is sent again, so the stream may hold it twice (at least once). Any other
 /// ERROR ends the upload with [`PutError::Rejected`], naming the id and its meaning. The
 /// held fragments are bounded by [`buffer_bytes`](PutMediaBuilder::buffer_bytes): reading
-/// the source waits while it is full.
+/// the source waits while it is full. A source that ends in an error has what came before it
+/// uploaded and persisted first ([`PutError::Source`]).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -125,6 +127,9 @@ impl PutMediaBuilder {
 pub struct PutMediaClient {
     cfg: PutMediaBuilder,
     sdk: aws_types::SdkConfig,
+    /// Made on the first upload (loading the system's root certificates takes a while) and
+    /// shared by the clones.
+    http: Arc<OnceLock<Result<HttpClient, String>>>,
 }
 
 /// What an upload did.
@@ -140,12 +145,15 @@ pub struct PutReport {
     pub last_persisted: Option<FragmentNumber>,
     /// Connections made after the first.
     pub reconnects: u32,
+    /// The most bytes of fragments held at once, waiting to be persisted.
+    pub max_held_bytes: usize,
 }
 
 /// Why an upload stopped.
 #[derive(Debug)]
 pub enum PutError {
-    /// The source could not be read (I/O, or not Matroska).
+    /// The source could not be read to its end (I/O, truncation, not Matroska). What was read
+    /// before the error was uploaded and persisted first.
     Source(crate::Error),
     /// The source cannot be put into a stream.
     Fragmenter(FragmenterError),
@@ -166,6 +174,8 @@ pub enum PutError {
         /// The response body.
         message: String,
     },
+    /// The source held no frame (is it Matroska?): nothing was uploaded.
+    NoFrames,
     /// GetDataEndpoint, credentials or signing failed.
     Setup(String),
     /// Too many consecutive failed connections; the last failure is described.
@@ -189,6 +199,7 @@ impl fmt::Display for PutError {
             PutError::Refused { status, error_type, message } => {
                 write!(f, "PutMedia refused: HTTP {status} {}: {message}", error_type.as_deref().unwrap_or("-"))
             }
+            PutError::NoFrames => write!(f, "the source held no frame (is it Matroska?)"),
             PutError::Setup(m) => write!(f, "PutMedia setup: {m}"),
             PutError::GaveUp { attempts, last } => write!(f, "gave up after {attempts} consecutive failures: {last}"),
         }
@@ -258,6 +269,7 @@ impl PutMediaClient {
             fragmenter: Fragmenter::new(opts),
             held: HeldFragments::default(),
             source_done: false,
+            source_error: None,
             report: PutReport::default(),
             failures: 0,
             on_ack,
@@ -298,8 +310,8 @@ impl PutMediaClient {
             timecode_type: timecodes.kind(),
             producer_start: format!("{}.{:03}", start / 1000, start % 1000),
         };
-        let client = connection::http_client().map_err(|e| PutError::Setup(format!("TLS roots: {e}")))?;
-        Ok((client, parts))
+        let client = self.http.get_or_init(|| connection::http_client().map_err(|e| format!("TLS roots: {e}")));
+        Ok((client.clone().map_err(PutError::Setup)?, parts))
     }
 }
 
@@ -314,6 +326,8 @@ struct Upload<'a, R, F> {
     fragmenter: Fragmenter,
     held: HeldFragments,
     source_done: bool,
+    /// What ended the source early: reported once what was read before is persisted.
+    source_error: Option<crate::Error>,
     report: PutReport,
     failures: u32,
     on_ack: F,
@@ -342,7 +356,7 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
         }
         loop {
             if self.source_done && self.held.len() == 0 {
-                return Ok(());
+                return self.outcome();
             }
             let creds = creds_provider
                 .provide_credentials()
@@ -352,7 +366,7 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
             self.held.restart();
             let persisted_before = self.report.persisted;
             match self.connected(conn).await? {
-                Dropped::Done => return Ok(()),
+                Dropped::Done => return self.outcome(),
                 Dropped::Retry(why) => {
                     if self.report.persisted > persisted_before {
                         self.failures = 0;
@@ -371,6 +385,15 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
         }
     }
 
+    /// Every fragment is persisted: the upload's end, or the source's error.
+    fn outcome(&mut self) -> Result<(), PutError> {
+        match self.source_error.take() {
+            Some(e) => Err(PutError::Source(e)),
+            None if self.report.frames == 0 => Err(PutError::NoFrames),
+            None => Ok(()),
+        }
+    }
+
     /// Reads one event of the source into the held fragments.
     async fn read_one(&mut self) -> Result<(), PutError> {
         match self.source.next().await {
@@ -381,8 +404,15 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
                 }
                 let s = self.fragmenter.stats();
                 (self.report.frames, self.report.fragments) = (s.frames, s.fragments);
+                self.report.max_held_bytes = self.report.max_held_bytes.max(self.held.bytes());
             }
-            Some(Err(e)) => return Err(PutError::Source(e)),
+            // The frames before the error are good: they are uploaded, then the error told.
+            Some(Err(e)) => {
+                tracing::warn!(stream = %self.cfg.stream, "PutMedia: the source ended with an error: {e}");
+                self.source_error = Some(e);
+                self.source_done = true;
+                self.held.close();
+            }
             None => {
                 self.source_done = true;
                 self.held.close();
@@ -448,6 +478,14 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
                         Ok(p) => {
                             p.send(piece.expect("checked"));
                             self.held.sent_one();
+                            // Whatever else is ready goes too, without a turn of the loop.
+                            let tx = body.as_ref().expect("checked");
+                            while let Some(next) = self.held.next_to_send() {
+                                if tx.try_send(next).is_err() {
+                                    break;
+                                }
+                                self.held.sent_one();
+                            }
                         }
                         // The request is gone; its end comes as an event.
                         Err(_) => conn.end_body(),

@@ -68,11 +68,13 @@ impl StandIn {
         self.puts.lock().unwrap().push(call);
         let note = |f: &dyn Fn(&mut PutCall)| f(&mut self.puts.lock().unwrap()[at]);
 
-        sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        // One upload per connection: it is closed after the response.
+        sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n")
             .await?;
         let mut demux = Demuxer::new();
         let mut open: Vec<kinesis_video_parser::Frame> = Vec::new();
         let mut whole = 0usize; // fragments received whole on this call
+        let mut stored_here = 0usize;
         let mut first = true;
         loop {
             let (data, ended) = dechunk(&mut buf);
@@ -129,13 +131,12 @@ impl StandIn {
                         f.info.pts_ns += start_ms as i64 * 1_000_000;
                     }
                 }
-                let number = {
+                stored_here += 1;
+                let number = format!("9134385233318143239268206{:017}", stored + stored_here);
+                if self.store_uploads.load(std::sync::atomic::Ordering::Relaxed) {
                     let mut streams = self.streams.lock().unwrap();
-                    let frags = Arc::make_mut(streams.get_mut(&stream).unwrap());
-                    let number = format!("9134385233318143239268206{:017}", frags.len() + 1);
-                    frags.push(served_from(&fragment, &number, 0));
-                    number
-                };
+                    Arc::make_mut(streams.get_mut(&stream).unwrap()).push(served_from(&fragment, &number, 0));
+                }
                 note(&|c| c.persisted.push(tc));
                 let line =
                     format!(r#"{{"EventType":"PERSISTED","FragmentTimecode":{tc},"FragmentNumber":"{number}"}}"#);
