@@ -93,9 +93,9 @@ async fn run(args: Args) -> ExitCode {
     if let Some(url) = &args.service.endpoint_url {
         b = b.endpoint_url(url);
     }
-    let mut out = std::io::stdout().lock();
     let json = args.json;
-    let on_ack = |a: &Ack| {
+    let on_ack = move |a: &Ack| {
+        let mut out = std::io::stdout().lock();
         // A closed stdout does not stop the upload: the acknowledgements are a report.
         let _ = if json {
             writeln!(out, "{}", ack_line(a))
@@ -111,7 +111,10 @@ async fn run(args: Args) -> ExitCode {
         };
         let _ = out.flush();
     };
-    match b.build(&sdk).put(source, on_ack).await {
+    // On the runtime's workers, next to the connection's tasks: fewer thread handoffs.
+    let client = b.build(&sdk);
+    let upload = tokio::spawn(async move { client.put(source, on_ack).await });
+    match upload.await.expect("the upload task") {
         Ok(report) => {
             eprintln!("put_media: {} frames, {} fragments persisted", report.frames, report.persisted);
             ExitCode::SUCCESS

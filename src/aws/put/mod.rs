@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_kinesisvideo::types::ApiName;
 use aws_smithy_types::error::display::DisplayErrorContext;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::io::AsyncRead;
 
 use crate::kvs::FragmentNumber;
@@ -250,7 +250,8 @@ impl PutMediaClient {
     }
 
     /// Uploads `source` to its end; `on_ack` sees every acknowledgement as it comes. Returns
-    /// once every fragment is persisted.
+    /// once every fragment is persisted. Best spawned on the runtime (`tokio::spawn`): awaited
+    /// from outside it (`block_on`), each wake-up of the upload crosses threads.
     ///
     /// # Errors
     /// [`PutFailed`]: why the upload stopped, and what was persisted before.
@@ -394,9 +395,27 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
         }
     }
 
-    /// Reads one event of the source into the held fragments.
+    /// Reads the source into the held fragments: one event, waiting for it, then those
+    /// already there (up to a batch), so that a fast source costs one turn of the loop per
+    /// batch rather than per frame.
     async fn read_one(&mut self) -> Result<(), PutError> {
-        match self.source.next().await {
+        let first = self.source.next().await;
+        self.take(first)?;
+        for _ in 0..64 {
+            if !self.may_read() {
+                break;
+            }
+            match self.source.next().now_or_never() {
+                Some(item) => self.take(item)?,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// One item of the source into the held fragments.
+    fn take(&mut self, item: Option<Result<crate::Event, crate::Error>>) -> Result<(), PutError> {
+        match item {
             Some(Ok(ev)) => {
                 self.fragmenter.push(&ev).map_err(PutError::Fragmenter)?;
                 while let Some(p) = self.fragmenter.next_piece() {
