@@ -9,7 +9,8 @@
 //!   order, preceded with `--frames` by its `frame` lines (with `"stream"`,
 //!   `"fragment_number"` and `"position"`). Without `--json`, one readable line per fragment.
 //! - `--output FILE` also writes the range as one playable Matroska file (`-`: stdout; then
-//!   the readable lines go to stderr, and `--json` is a usage error).
+//!   the readable lines go to stderr, and `--json` is a usage error). With `--checkpoint`, an
+//!   existing FILE is a usage error: a re-run writes only the rest of the range.
 //! - Exit 0 when every listed fragment was delivered; 1 when some could not be (each named
 //!   on stderr, the others delivered) or the listing failed; 2 on usage errors.
 //!
@@ -135,13 +136,25 @@ async fn run(args: Args) -> ExitCode {
     }
     let mut mkv = match args.output.as_deref() {
         Some(p) if p == std::path::Path::new("-") => Some(mkv_out::MkvOutput::new(Box::new(std::io::stdout().lock()))),
-        Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Some(mkv_out::MkvOutput::new(Box::new(std::io::BufWriter::new(f)))),
-            Err(e) => {
-                eprintln!("get_archived: {}: {e}", p.display());
-                return ExitCode::from(2);
+        Some(p) => {
+            // A re-run from a checkpoint writes only the rest of the range: over the first
+            // run's file, that would lose it.
+            let file = if args.checkpoint.is_some() { std::fs::File::create_new(p) } else { std::fs::File::create(p) };
+            match file {
+                Ok(f) => Some(mkv_out::MkvOutput::new(Box::new(std::io::BufWriter::new(f)))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    eprintln!(
+                        "get_archived: {} exists; with --checkpoint a re-run writes only the rest of the range, so give a new --output",
+                        p.display()
+                    );
+                    return ExitCode::from(2);
+                }
+                Err(e) => {
+                    eprintln!("get_archived: {}: {e}", p.display());
+                    return ExitCode::from(2);
+                }
             }
-        },
+        }
         None => None,
     };
     let mut archive = b.build(&sdk);

@@ -222,5 +222,15 @@ fn get_archived_output_is_one_file_with_every_frame() {
     if players::tool_ok("gst-launch-1.0") {
         assert_eq!(players::gst_buffers(&path), want.len(), "GStreamer: every frame");
     }
+    // With a checkpoint, a re-run does not write over the first run's file.
+    let st = std::process::Command::new(example_bin("get_archived"))
+        .args(["--stream", "cam", "--from", "1", "--to", "2", "--checkpoint"])
+        .arg(dir.join("points"))
+        .arg("--output")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2), "{}", String::from_utf8_lossy(&st.stderr));
+    assert_eq!(std::fs::read(&path).unwrap(), file, "the file is kept");
     std::fs::remove_dir_all(dir).unwrap();
 }
