@@ -8,7 +8,8 @@ use std::time::SystemTime;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use bytes::Bytes;
+use bytes::buf::Chain;
+use bytes::{Buf, Bytes};
 use futures_core::Stream;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
@@ -16,10 +17,14 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use tokio::sync::mpsc;
 
+use super::held::Chunk;
 use crate::producer::{Ack, AckLines, AckParseError};
 
-/// The request body: pieces from a channel, sent chunked as they come.
-pub(super) type Body = StreamBody<Pin<Box<dyn Stream<Item = Result<Frame<Bytes>, Infallible>> + Send>>>;
+/// One HTTP chunk of the body: its buffers, written as they are.
+pub(super) type ChunkData = Chain<Chain<Bytes, Bytes>, Bytes>;
+
+/// The request body: chunks from a channel, sent as they come.
+pub(super) type Body = StreamBody<Pin<Box<dyn Stream<Item = Result<Frame<ChunkData>, Infallible>> + Send>>>;
 
 /// The HTTP client (HTTPS, or HTTP for a local endpoint).
 pub(super) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
@@ -65,7 +70,7 @@ pub(super) struct RequestParts {
 #[derive(Debug)]
 pub(super) struct Connection {
     /// `None` once the body was ended.
-    pub body: Option<mpsc::Sender<Bytes>>,
+    pub body: Option<mpsc::Sender<Chunk>>,
     pub events: mpsc::UnboundedReceiver<ConnEvent>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -79,8 +84,10 @@ impl Drop for Connection {
 impl Connection {
     /// Signs and starts the request; the body stays open until [`end_body`](Self::end_body).
     pub fn open(client: &HttpClient, parts: &RequestParts, creds: &Credentials) -> Result<Connection, String> {
-        let (tx, mut rx) = mpsc::channel::<Bytes>(256);
-        let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b)))));
+        let (tx, mut rx) = mpsc::channel::<Chunk>(256);
+        let stream = futures_util::stream::poll_fn(move |cx| {
+            rx.poll_recv(cx).map(|o| o.map(|Chunk([a, b, c])| Ok(Frame::data(a.chain(b).chain(c)))))
+        });
         let body: Body = StreamBody::new(Box::pin(stream));
         let mut req = http::Request::post(&parts.url)
             .header(parts.stream_header.0, &parts.stream_header.1)

@@ -7,13 +7,28 @@ use bytes::Bytes;
 
 use crate::producer::Piece;
 
+/// One chunk of the body: up to three buffers that go out as one HTTP chunk, none copied (a
+/// block's header, the frame's payload, the block's tail; or a header, a Cluster start).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Chunk(pub [Bytes; 3]);
+
+impl Chunk {
+    fn one(b: Bytes) -> Chunk {
+        Chunk([b, Bytes::new(), Bytes::new()])
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Bytes::len).sum()
+    }
+}
+
 /// One fragment: its Cluster start and blocks, as sent.
 #[derive(Debug)]
 struct Held {
     /// Its place in the upload (0 for the first fragment).
     seq: u64,
     timecode: u64,
-    pieces: Vec<Bytes>,
+    pieces: Vec<Chunk>,
     bytes: usize,
     /// No more blocks will be added (the next fragment began, or the source ended).
     closed: bool,
@@ -23,7 +38,7 @@ struct Held {
 /// Fragments not yet persisted, in order, with the position the connection has sent up to.
 #[derive(Debug, Default)]
 pub(super) struct HeldFragments {
-    header: Option<Bytes>,
+    header: Option<Chunk>,
     fragments: VecDeque<Held>,
     next_seq: u64,
     bytes: usize,
@@ -51,7 +66,7 @@ impl HeldFragments {
     /// Takes a piece of the body.
     pub fn push(&mut self, piece: Piece) {
         match piece {
-            Piece::Header(h) => self.header = Some(h),
+            Piece::Header(h) => self.header = Some(Chunk::one(h)),
             Piece::FragmentStart { timecode, bytes } => {
                 if let Some(last) = self.fragments.back_mut() {
                     last.closed = true;
@@ -63,20 +78,17 @@ impl HeldFragments {
                     seq,
                     timecode,
                     bytes: bytes.len(),
-                    pieces: vec![bytes],
+                    pieces: vec![Chunk::one(bytes)],
                     closed: false,
                     persisted: false,
                 });
             }
             Piece::Frame { head, payload, tail } => {
                 let last = self.fragments.back_mut().expect("a frame follows its fragment's start");
-                for b in [head, payload, tail] {
-                    if !b.is_empty() {
-                        self.bytes += b.len();
-                        last.bytes += b.len();
-                        last.pieces.push(b);
-                    }
-                }
+                let chunk = Chunk([head, payload, tail]);
+                self.bytes += chunk.len();
+                last.bytes += chunk.len();
+                last.pieces.push(chunk);
             }
         }
     }
@@ -104,7 +116,7 @@ impl HeldFragments {
     }
 
     /// The next piece for the connection, if one is ready (without taking it).
-    pub fn next_to_send(&self) -> Option<Bytes> {
+    pub fn next_to_send(&self) -> Option<Chunk> {
         if self.sent.is_none() {
             return self.header.clone().filter(|_| !self.fragments.is_empty());
         }
@@ -179,8 +191,8 @@ mod tests {
 
     fn send_all(h: &mut HeldFragments) -> String {
         let mut out = String::new();
-        while let Some(b) = h.next_to_send() {
-            out.push_str(std::str::from_utf8(&b).unwrap());
+        while let Some(c) = h.next_to_send() {
+            c.0.iter().for_each(|b| out.push_str(std::str::from_utf8(b).unwrap()));
             out.push(' ');
             h.sent_one();
         }
