@@ -296,3 +296,43 @@ fn a_truncated_source_uploads_what_came_before_then_fails() {
         assert!(matches!(failed.error, PutError::NoFrames), "{failed}");
     });
 }
+
+/// RELATIVE timecodes: Clusters carry the source's own times and the producer start goes in
+/// its header; the stream serves them at start + time, as ABSOLUTE ones.
+#[test]
+fn relative_timecodes_round_trip() {
+    let Some(data) = shared_file("generated", "h264_gop1s.mkv") else { return };
+    let want = source_frames(&data, START);
+    rt().block_on(async {
+        let s = standin(Arc::new(|_| vec![])).await;
+        let acks = Arc::new(Mutex::new(Vec::new()));
+        let seen = acks.clone();
+        let relative = FragmenterOptions {
+            target_duration_ms: 2_000,
+            timecodes: kinesis_video_parser::producer::Timecodes::Relative { start_ms: START },
+            ..FragmenterOptions::starting_at(0)
+        };
+        let report = PutMediaClient::builder("cam")
+            .endpoint_url(&s.url)
+            .fragmenter(relative)
+            .build(&sdk_config().await)
+            .put(std::io::Cursor::new(data), move |a| seen.lock().unwrap().push(a.clone()))
+            .await
+            .unwrap();
+        assert_eq!(report.persisted, 3);
+        let timecodes: Vec<u64> = acks
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.event == AckEvent::Persisted)
+            .map(|a| a.fragment_timecode.unwrap())
+            .collect();
+        assert_eq!(timecodes, [0, 2_000, 4_000], "the source's own times");
+        {
+            let puts = s.puts.lock().unwrap();
+            assert_eq!(puts[0].header("x-amzn-fragment-timecode-type"), Some("RELATIVE"));
+            assert_eq!(puts[0].header("x-amzn-producer-start-timestamp"), Some("1700000000.000"));
+        }
+        assert!(read_back(&s, 3).await == want, "served at start + time");
+    });
+}
