@@ -209,14 +209,10 @@ impl LiveConsumer {
     }
 
     fn new(cfg: ConsumerBuilder, sdk: &aws_types::SdkConfig) -> Self {
-        let mut control = aws_sdk_kinesisvideo::config::Builder::from(sdk);
-        if let Some(url) = &cfg.endpoint_url {
-            control = control.endpoint_url(url);
-        }
         let jitter =
             cfg.stream.bytes().fold(0x9E37_79B9_7F4A_7C15u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3));
         LiveConsumer {
-            control: aws_sdk_kinesisvideo::Client::from_conf(control.build()),
+            control: super::control_client(sdk, cfg.endpoint_url.as_deref()),
             sdk: sdk.clone(),
             media: None,
             body: None,

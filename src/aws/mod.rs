@@ -57,6 +57,16 @@ pub use selector::{ParseSelectorError, StartSelector};
 
 use crate::kvs::FragmentNumber;
 
+/// The control-plane client (GetDataEndpoint) on `sdk`, at `endpoint_url` when given (tests,
+/// VPC endpoints); the media calls go to the data endpoints it returns.
+fn control_client(sdk: &aws_types::SdkConfig, endpoint_url: Option<&str>) -> aws_sdk_kinesisvideo::Client {
+    let mut b = aws_sdk_kinesisvideo::config::Builder::from(sdk);
+    if let Some(url) = endpoint_url {
+        b = b.endpoint_url(url);
+    }
+    aws_sdk_kinesisvideo::Client::from_conf(b.build())
+}
+
 /// Why a consumer could not deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsumerError {

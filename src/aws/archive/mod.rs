@@ -300,13 +300,7 @@ impl ArchiveReader {
     /// Lists the range, puts it in order, skips what a checkpoint says was done, and plans
     /// the batches.
     async fn list(&mut self) -> Result<(), ConsumerError> {
-        let control = {
-            let mut b = aws_sdk_kinesisvideo::config::Builder::from(&self.sdk);
-            if let Some(url) = &self.cfg.endpoint_url {
-                b = b.endpoint_url(url);
-            }
-            aws_sdk_kinesisvideo::Client::from_conf(b.build())
-        };
+        let control = super::control_client(&self.sdk, self.cfg.endpoint_url.as_deref());
         let pacer = Pacer::new(self.cfg.calls_per_second);
         let lister = self.client(&control, ApiName::ListFragments, &pacer).await?;
         let media = self.client(&control, ApiName::GetMediaForFragmentList, &pacer).await?;

@@ -286,11 +286,7 @@ impl PutMediaClient {
 
     /// The data endpoint and what every request carries.
     async fn setup(&self, timecodes: Timecodes) -> Result<(HttpClient, RequestParts), PutError> {
-        let mut b = aws_sdk_kinesisvideo::config::Builder::from(&self.sdk);
-        if let Some(url) = &self.cfg.endpoint_url {
-            b = b.endpoint_url(url);
-        }
-        let control = aws_sdk_kinesisvideo::Client::from_conf(b.build());
+        let control = super::control_client(&self.sdk, self.cfg.endpoint_url.as_deref());
         let is_arn = self.cfg.stream.starts_with("arn:");
         let mut call = control.get_data_endpoint().api_name(ApiName::PutMedia);
         call = if is_arn { call.stream_arn(&self.cfg.stream) } else { call.stream_name(&self.cfg.stream) };
@@ -365,13 +361,10 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
                 .map_err(|e| PutError::Setup(format!("credentials: {}", DisplayErrorContext(&e))))?;
             let conn = Connection::open(client, parts, &creds).map_err(PutError::Setup)?;
             self.held.restart();
-            let persisted_before = self.report.persisted;
             match self.connected(conn).await? {
                 Dropped::Done => return self.outcome(),
+                // A PERSISTED acknowledgement on the connection reset the count (`ack`).
                 Dropped::Retry(why) => {
-                    if self.report.persisted > persisted_before {
-                        self.failures = 0;
-                    }
                     self.failures += 1;
                     if self.failures >= self.cfg.max_failures {
                         return Err(PutError::GaveUp { attempts: self.failures, last: why });
