@@ -92,6 +92,12 @@ impl MultiStreamConsumer {
             .collect()
     }
 
+    /// How many items each stream has ready in its queue now (at most the `queue` given to
+    /// [`new`](Self::new)): a stream at its bound is not reading until its items are taken.
+    pub fn queued(&self) -> Vec<(Arc<str>, usize)> {
+        self.lanes.iter().map(|l| (l.stream.clone(), l.items.len())).collect()
+    }
+
     /// Stops consuming `stream`: its task ends, items not yet taken are dropped (and their
     /// resume points not saved), and `next` serves the other streams.
     pub fn stop(&mut self, stream: &str) {
