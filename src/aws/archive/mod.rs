@@ -46,6 +46,7 @@ pub struct ArchiveBuilder {
     max_fragments: Option<usize>,
     options: DemuxOptions,
     checkpoints: Option<Arc<dyn CheckpointStore>>,
+    given: Option<Vec<ListedFragment>>,
 }
 
 impl ArchiveBuilder {
@@ -127,6 +128,14 @@ impl ArchiveBuilder {
         self
     }
 
+    /// Reads exactly these fragments, in this order, instead of listing the range: a
+    /// listing made once ([`ArchiveReader::listing`]) and split among workers, each reading
+    /// its share. The range and the clock still name the job for its checkpoints.
+    pub fn fragments(mut self, listed: Vec<ListedFragment>) -> Self {
+        self.given = Some(listed);
+        self
+    }
+
     /// Saves the job's progress after each fragment the caller processed, under
     /// [`ArchiveReader::checkpoint_key`]; a re-run of the same job continues after it.
     pub fn checkpoints(mut self, store: Arc<dyn CheckpointStore>) -> Self {
@@ -205,6 +214,7 @@ impl ArchiveReader {
             max_fragments: None,
             options: DemuxOptions::default(),
             checkpoints: None,
+            given: None,
         }
     }
 
@@ -232,6 +242,19 @@ impl ArchiveReader {
     /// The fragments to be delivered, in order, once listed (after a checkpoint's, if any).
     pub fn listed(&self) -> Option<&[ListedFragment]> {
         self.listed.as_deref()
+    }
+
+    /// Lists the range now, if not done yet, and returns what [`listed`](Self::listed)
+    /// will: the fragments to be delivered, in order.
+    ///
+    /// # Errors
+    /// [`ConsumerError::GaveUp`]: the listing failed (retries spent) or the checkpoint
+    /// could not be loaded.
+    pub async fn listing(&mut self) -> Result<&[ListedFragment], ConsumerError> {
+        if self.listed.is_none() {
+            self.list().await?;
+        }
+        Ok(self.listed.as_deref().unwrap_or_default())
     }
 
     /// The next item, `None` once the range is delivered. A [`ConsumerError::Missing`]
@@ -302,35 +325,40 @@ impl ArchiveReader {
     async fn list(&mut self) -> Result<(), ConsumerError> {
         let control = super::control_client(&self.sdk, self.cfg.endpoint_url.as_deref());
         let pacer = Pacer::new(self.cfg.calls_per_second);
-        let lister = self.client(&control, ApiName::ListFragments, &pacer).await?;
         let media = self.client(&control, ApiName::GetMediaForFragmentList, &pacer).await?;
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .retrying("ListFragments", &pacer, || {
-                    let mut call = lister.list_fragments().stream_name(&self.cfg.stream).max_results(1000);
-                    call = match &token {
-                        Some(t) => call.next_token(t),
-                        None => call.fragment_selector(self.selector()),
-                    };
-                    call.send()
-                })
-                .await?;
-            for f in page.fragments() {
-                match listed(f) {
-                    Some(l) => all.push(l),
-                    None => {
-                        tracing::warn!(stream = %self.cfg.stream, "ListFragments: an entry without a number: {f:?}")
+        let mut ordered = match self.cfg.given.clone() {
+            Some(given) => given,
+            None => {
+                let lister = self.client(&control, ApiName::ListFragments, &pacer).await?;
+                let mut all = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    let page = self
+                        .retrying("ListFragments", &pacer, || {
+                            let mut call = lister.list_fragments().stream_name(&self.cfg.stream).max_results(1000);
+                            call = match &token {
+                                Some(t) => call.next_token(t),
+                                None => call.fragment_selector(self.selector()),
+                            };
+                            call.send()
+                        })
+                        .await?;
+                    for f in page.fragments() {
+                        match listed(f) {
+                            Some(l) => all.push(l),
+                            None => {
+                                tracing::warn!(stream = %self.cfg.stream, "ListFragments: an entry without a number: {f:?}")
+                            }
+                        }
+                    }
+                    match page.next_token() {
+                        Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                        _ => break,
                     }
                 }
+                order(all, self.cfg.kind, self.cfg.from_ms, self.cfg.to_ms)
             }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
-            }
-        }
-        let mut ordered = order(all, self.cfg.kind, self.cfg.from_ms, self.cfg.to_ms);
+        };
         if let Some(store) = &self.cfg.checkpoints {
             let (store, key) = (store.clone(), self.checkpoint_key());
             let point = tokio::task::spawn_blocking(move || store.load(&key)).await;
