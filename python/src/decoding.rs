@@ -2,7 +2,7 @@
 //! a worker thread (FFmpeg's contexts stay on the thread that made them); the caller waits
 //! for each with the GIL released. The package's `decode` wraps each in a numpy array.
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 use std::sync::mpsc;
 use std::sync::Mutex;
 
@@ -133,10 +133,7 @@ pub fn decode_raw(
     height: Option<u32>,
     track: Option<u64>,
 ) -> PyResult<ImageReader> {
-    let (read, failure): (Box<dyn Read + Send>, Failure) = match Input::open(source)? {
-        Input::Memory(bytes) => (Box::new(Cursor::new(bytes)), Failure::default()),
-        Input::Reader(read, failure) => (read, failure),
-    };
+    let (read, failure) = Input::open(source)?.into_read();
     let opts = DecodeOptions {
         mode: if keyframes_only { Mode::Keyframes } else { Mode::All },
         width,
