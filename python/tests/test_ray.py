@@ -53,6 +53,28 @@ def test_read_kvs_every_frame_exactly_once_over_several_tasks(cluster, service, 
     assert len(source.get_read_tasks(2)) == 3
 
 
+def test_read_kvs_decoded_keyframes(cluster, service):
+    pytest.importorskip("av")
+    ds = kvp_ray.read_kvs("cam", 0, 2**62, endpoint_url=service.url, fragments_per_task=2,
+                          decode=True, keyframes_only=True)
+    rows = sorted(ds.take_all(), key=lambda r: r["pts_ns"])
+    assert [r["fragment_number"] for r in rows] == NUMBERS
+    assert all(r["keyframe"] for r in rows)
+    assert [r["pts_ns"] for r in rows] == [g[4] * 1_000_000 for g in GET_MEDIA]
+    assert {r["image"].shape for r in rows} == {(360, 640, 3)}
+    # The same picture as the package's own decoder gives for that keyframe.
+    if kvp.HAS_DECODE:
+        import numpy as np
+        ours = next(iter(kvp.decode(kvp_ray_source(), keyframes_only=True)))
+        # Two scalers' rounding: the mean absolute difference, as the Rust decode suite checks.
+        assert float(np.abs(ours.array.astype(int) - rows[0]["image"].astype(int)).mean()) < 2
+
+
+def kvp_ray_source():
+    from conftest import shared
+    return shared("kvs-java") / "output_get_media.mkv"
+
+
 def test_follow_resumes_from_its_checkpoint_after_the_actor_is_killed(cluster, service, tmp_path):
     out = tmp_path / "seen.txt"
 
