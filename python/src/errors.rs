@@ -76,8 +76,7 @@ pub fn parse_error(py: Python<'_>, e: &Error, cause: Option<PyErr>) -> PyErr {
     err
 }
 
-/// A consumer's error as a `ServiceError` (or, for a stream that could not be parsed, a
-/// `ParseError` with its offset).
+/// A live or archive reader's error as a `ServiceError` naming its stream.
 pub fn service_error(py: Python<'_>, stream: &str, e: &ConsumerError) -> PyErr {
     let err = ServiceError::new_err(format!("{stream}: {e}"));
     let _ = err.value(py).setattr("stream", stream);

@@ -124,7 +124,8 @@ fn fill(events: &mut Events, ready: &mut VecDeque<Said<(RustFrame, Option<u64>)>
                 last = f.info.fragment;
                 let ends_batch = changed.is_some();
                 ready.push_back(Said::Item((f, changed)));
-                // Its fragment's keys are read from the parser now, while it is current.
+                // A fragment's first frame ends the batch: its keys are read from the parser
+                // when it is handed out, before the parser moves past its fragment.
                 if ends_batch {
                     return true;
                 }
@@ -175,9 +176,6 @@ impl FrameReader {
             if !py.detach(|| fill(events, ready, last)) && st.ready.is_empty() {
                 st.events = None;
                 return Ok(None);
-            }
-            if st.ready.is_empty() {
-                continue;
             }
         }
     }
