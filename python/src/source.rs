@@ -71,6 +71,7 @@ impl Input {
     }
 
     /// This input as a `Read` (for readers that take one).
+    #[cfg(feature = "decode")]
     pub fn into_read(self) -> (Box<dyn Read + Send>, Failure) {
         match self {
             Input::Memory(bytes) => (Box::new(std::io::Cursor::new(bytes)), Failure::default()),

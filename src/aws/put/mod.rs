@@ -73,10 +73,11 @@ impl PutMediaBuilder {
     }
 
     /// Waits between attempts: `initial`, doubled per consecutive failure, at most `max`
-    /// (default 200 ms to 10 s).
+    /// (default 200 ms to 10 s; a `max` below `initial` is taken as `initial`, as by the
+    /// consumers' builders).
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.backoff_initial = initial;
-        self.backoff_max = max;
+        self.backoff_max = max.max(initial);
         self
     }
 
