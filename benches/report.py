@@ -66,6 +66,35 @@ def main():
                 delivered = f"{r['frames']:,} of {r['our_frames']:,}"
             t = r["s"] * 1e3
             print(f"| {name} | {who} | {t:.2f} ms | {fps / 1e6:.2f} M | {mbs:,.0f} | {ratio} | {lent_ratio} | {delivered} |")
+    print()
+    streamed(root)
+
+
+def streamed(root):
+    """What the adapters add over the in-memory parse, against the copy they cannot avoid."""
+    print("| input | memory | stream | async | copy floor | stream adds, vs copy | async adds, vs copy |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name in INPUTS:
+        r = {who: load(root, name, who) for who in ["ours/memory", "ours/stream", "ours/async"]}
+        try:
+            with open(os.path.join(root, "criterion", name, "copy_floor", "new", "estimates.json")) as f:
+                floor = json.load(f)["median"]["point_estimate"] / 1e9
+        except (OSError, ValueError, KeyError):
+            continue
+        if r["ours/memory"] is None:
+            continue
+        mem = r["ours/memory"]["s"]
+        cells = [f"{mem * 1e3:.2f} ms"]
+        adds = []
+        for who in ["ours/stream", "ours/async"]:
+            if r[who] is None:
+                cells.append("")
+                adds.append("")
+                continue
+            s = r[who]["s"]
+            cells.append(f"{s * 1e3:.2f} ms")
+            adds.append(f"{(s - mem) * 1e3:+.2f} ms, {(s - mem) / floor:.2f}x")
+        print(f"| {name} | {' | '.join(cells)} | {floor * 1e3:.2f} ms | {' | '.join(adds)} |")
 
 
 def against_plain(root, group, ours):

@@ -4,9 +4,7 @@ use crate::ebml::ElementHeader;
 use crate::mkv::block::{self, FLAG_KEY};
 use crate::mkv::BlockHeader;
 
-use crate::frame::{Frame, FrameRef};
-
-use super::{BlockTiming, Demuxer, Event, EventRef};
+use super::{BlockTiming, Demuxer, Event};
 
 /// What [`Demuxer::hot_block`] found at the front of the input.
 pub(super) enum Hot {
@@ -16,74 +14,6 @@ pub(super) enum Hot {
     Taken,
     /// Nothing for the hot path: the general path reads the next element.
     Miss,
-}
-
-/// How [`Demuxer::step`] hands out what it found: the one difference between `poll` and
-/// `poll_ref`.
-pub(super) trait HandOut {
-    /// The event handed out.
-    type Event<'a>;
-    /// A queued event.
-    fn queued(d: &mut Demuxer, ev: Event) -> Self::Event<'_>;
-    /// The open lace's next frame.
-    fn laced(d: &mut Demuxer) -> Self::Event<'_>;
-    /// The unlaced SimpleBlock of the fast path that [`Demuxer::hot_block`] peeked, timed.
-    fn unlaced<'a>(d: &'a mut Demuxer, h: &ElementHeader, bh: BlockHeader, t: BlockTiming) -> Self::Event<'a>;
-}
-
-/// `poll`'s hand-out: owned events, a fast-path payload taken as one reference count on
-/// the input.
-pub(super) struct Owned;
-
-impl HandOut for Owned {
-    type Event<'a> = Event;
-
-    #[inline(always)]
-    fn queued(_: &mut Demuxer, ev: Event) -> Event {
-        ev
-    }
-
-    #[inline(always)]
-    fn laced(d: &mut Demuxer) -> Event {
-        Event::Frame(d.next_laced())
-    }
-
-    #[inline(always)]
-    fn unlaced(d: &mut Demuxer, h: &ElementHeader, bh: BlockHeader, t: BlockTiming) -> Event {
-        let info = t.info(h, bh, None);
-        let data = d.reader.take_simple_block(h, bh.len);
-        // Built where it is returned: no copy of the frame on the way.
-        Event::Frame(Frame { info, data, prefix: t.prefix })
-    }
-}
-
-/// `poll_ref`'s hand-out: frames lent, a fast-path block in place (consumed by the next
-/// poll), a queued frame from [`Held`].
-pub(super) struct Lent;
-
-impl HandOut for Lent {
-    type Event<'a> = EventRef<'a>;
-
-    #[inline(always)]
-    fn queued(d: &mut Demuxer, ev: Event) -> EventRef<'_> {
-        ev.lend(&mut d.held)
-    }
-
-    #[inline(always)]
-    fn laced(d: &mut Demuxer) -> EventRef<'_> {
-        EventRef::Frame(d.next_laced_ref())
-    }
-
-    #[inline(always)]
-    fn unlaced<'a>(d: &'a mut Demuxer, h: &ElementHeader, bh: BlockHeader, t: BlockTiming) -> EventRef<'a> {
-        let info = t.info(h, bh, None);
-        if t.prefix.is_some() {
-            d.held.prefix = t.prefix;
-        }
-        let (data, occupied) = d.reader.peeked_simple_block(h, bh.len);
-        d.lent = occupied;
-        EventRef::Frame(FrameRef { info, data, prefix: d.held.prefix.as_deref() })
-    }
 }
 
 impl Demuxer {

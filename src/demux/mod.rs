@@ -16,16 +16,17 @@ use crate::Status;
 
 mod assembler;
 mod blocks;
+mod driver;
 mod event;
 mod fragment;
 mod hot;
 
 pub use assembler::FragmentAssembler;
 use blocks::{whole_element, BlockTiming, BlockTrack, GroupState, Lace};
+pub(crate) use driver::Pull;
 use event::Held;
 pub use event::{Event, EventRef};
 use fragment::FragState;
-use hot::{HandOut, Hot, Lent, Owned};
 
 /// Demuxer settings.
 #[non_exhaustive]
@@ -230,53 +231,10 @@ impl Demuxer {
     /// not an error: it is an [`Event::Damage`], and parsing resumes after it.
     #[inline(always)]
     pub fn poll(&mut self) -> Result<Status<Event>, Error> {
-        // The frames of a lace after its first take this small path, which inlines into
-        // the caller: nothing to read, one frame to build where it is consumed.
-        if self.lace.is_open() && self.out.is_empty() {
+        if self.lace_frame_next() {
             return Ok(Status::Ready(Event::Frame(self.next_laced())));
         }
         self.poll_input()
-    }
-
-    /// [`poll`](Self::poll) past the lace: the driver, handing out owned events.
-    #[inline(never)]
-    fn poll_input(&mut self) -> Result<Status<Event>, Error> {
-        // What `poll_ref` left lent or held (a lace it finished keeps its body until then).
-        if self.lent != 0 || !self.held.is_empty() || (!self.lace.body.is_empty() && !self.lace.is_open()) {
-            self.settle();
-        }
-        self.step::<Owned>()
-    }
-
-    /// The one driver behind [`poll`](Self::poll) and [`poll_ref`](Self::poll_ref), which
-    /// differ only in how `H` hands out what it finds: queued events first, then the open
-    /// lace, then the SimpleBlock fast path, then one element of the general path, until one
-    /// of them has something or the input runs out. Generic, so that each hand-out is
-    /// compiled into the loop (an enum returned and matched again cost 4-5% on small frames).
-    #[inline(always)]
-    fn step<H: HandOut>(&mut self) -> Result<Status<H::Event<'_>>, Error> {
-        loop {
-            if let Some(ev) = self.out.pop_front() {
-                return Ok(Status::Ready(H::queued(self, ev)));
-            }
-            if self.lace.is_open() {
-                return Ok(Status::Ready(H::laced(self)));
-            }
-            if self.done {
-                return Ok(Status::Done);
-            }
-            match self.hot_block() {
-                Hot::Unlaced(h, bh) => {
-                    let Some(t) = self.hot_timing(&h, bh) else { continue };
-                    return Ok(Status::Ready(H::unlaced(self, &h, bh, t)));
-                }
-                Hot::Taken => continue,
-                Hot::Miss => {}
-            }
-            if let Some(n) = self.next_element()? {
-                return Ok(Status::NeedMore(n));
-            }
-        }
     }
 
     /// Like [`poll`](Self::poll), but a frame's payload is lent instead of handed out as
@@ -316,7 +274,7 @@ impl Demuxer {
     /// As [`poll`](Self::poll).
     #[inline(always)]
     pub fn poll_ref(&mut self) -> Result<Status<EventRef<'_>>, Error> {
-        if self.lace.is_open() && self.out.is_empty() {
+        if self.lace_frame_next() {
             return Ok(Status::Ready(EventRef::Frame(self.next_laced_ref())));
         }
         self.poll_ref_input()
@@ -335,13 +293,6 @@ impl Demuxer {
         if !self.lace.is_open() && !self.lace.body.is_empty() {
             self.lace.body = Bytes::new();
         }
-    }
-
-    /// [`poll_ref`](Self::poll_ref) past the lace: the driver, lending frames.
-    #[inline(never)]
-    fn poll_ref_input(&mut self) -> Result<Status<EventRef<'_>>, Error> {
-        self.settle();
-        self.step::<Lent>()
     }
 
     /// The general path, kept out of line so that the hot path above stays small: one

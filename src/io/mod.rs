@@ -1,5 +1,10 @@
 //! Adapters that feed the core from I/O. They hold no parsing logic.
 //!
+//! Each is a [`Pull`](crate::demux::Pull) on the core's one driver: the driver calls it
+//! when the input runs out (it reads once and pushes what arrived, or says to return), and
+//! builds each event directly as the adapter's item, so an adapter's `next` is the
+//! driver's loop with a read in it, not a second loop converting the core's answers.
+//!
 //! Both read by one rule ([`read_size::ReadSize`]): a read is pushed whole, its frames
 //! slices of it, unless it came back much shorter than asked, when it is copied to its size;
 //! the next read doubles while reads come back full and halves when they do not. They start

@@ -2,14 +2,14 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind as IoKind, Read};
+use std::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::demux::{DemuxOptions, Demuxer, Event};
+use crate::demux::{DemuxOptions, Demuxer, Event, Pull};
 use crate::error::Error;
 use crate::io::items::{Fragments, Frames};
 use crate::io::read_size::{is_short, ReadSize};
-use crate::Status;
 
 /// Default size of one read: 64 KiB.
 pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
@@ -33,8 +33,48 @@ pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct ReadDemuxer<R> {
     demux: Demuxer,
+    source: Source<R>,
+}
+
+/// What feeds the core as its input runs out: the pieces, and whether a read failed.
+#[derive(Debug)]
+struct Source<R> {
     pieces: Pieces<R>,
     failed: bool,
+}
+
+impl<R: Read> Pull for Source<R> {
+    type Out = Option<Result<Event, Error>>;
+
+    #[inline(always)]
+    fn ready(ev: Event) -> Self::Out {
+        Some(Ok(ev))
+    }
+
+    /// Reads once (at end of input, finishes the core). Out of line: the driver's loop
+    /// stays small.
+    #[inline(never)]
+    fn need_more(&mut self, d: &mut Demuxer, _: usize) -> ControlFlow<Self::Out> {
+        match self.pieces.next_piece() {
+            Ok(Some(piece)) => d.push(piece),
+            Ok(None) => d.finish(),
+            Err(e) => {
+                self.failed = true;
+                return ControlFlow::Break(Some(Err(Error::io(&e, d.pushed()))));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    #[inline(always)]
+    fn done() -> Self::Out {
+        None
+    }
+
+    #[inline(always)]
+    fn error(e: Error) -> Self::Out {
+        Some(Err(e))
+    }
 }
 
 /// A `std::io::Read` as pieces for a core, by the adapters' read rule (see [`crate::io`]):
@@ -139,14 +179,13 @@ impl<R: Read> ReadDemuxer<R> {
     pub fn with_options(read: R, options: DemuxOptions) -> Self {
         ReadDemuxer {
             demux: Demuxer::with_options(options),
-            pieces: Pieces::new(read, DEFAULT_READ_SIZE),
-            failed: false,
+            source: Source { pieces: Pieces::new(read, DEFAULT_READ_SIZE), failed: false },
         }
     }
 
     /// Sets the size of one read (at least 1 byte).
     pub fn with_read_size(mut self, bytes: usize) -> Self {
-        self.pieces = Pieces::new(self.pieces.read, bytes);
+        self.source.pieces = Pieces::new(self.source.pieces.read, bytes);
         self
     }
 
@@ -164,18 +203,6 @@ impl<R: Read> ReadDemuxer<R> {
     pub fn fragments(self) -> Fragments<Self> {
         Fragments::new(self)
     }
-
-    /// Reads once (at end of input, finishes the core). Out of line: `next` stays small
-    /// enough to inline into the caller's loop, where a frame is built where it is used.
-    #[inline(never)]
-    fn fill(&mut self) -> Result<(), Error> {
-        match self.pieces.next_piece() {
-            Ok(Some(piece)) => self.demux.push(piece),
-            Ok(None) => self.demux.finish(),
-            Err(e) => return Err(Error::io(&e, self.demux.pushed())),
-        }
-        Ok(())
-    }
 }
 
 impl<R: Read> Iterator for ReadDemuxer<R> {
@@ -183,22 +210,10 @@ impl<R: Read> Iterator for ReadDemuxer<R> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
+        if self.source.failed {
             return None;
         }
-        loop {
-            match self.demux.poll() {
-                Ok(Status::Ready(ev)) => return Some(Ok(ev)),
-                Ok(Status::Done) => return None,
-                Ok(Status::NeedMore(_)) => {
-                    if let Err(e) = self.fill() {
-                        self.failed = true;
-                        return Some(Err(e));
-                    }
-                }
-                Err(e) => return Some(Err(e)),
-            }
-        }
+        self.demux.pull(&mut self.source)
     }
 }
 

@@ -10,6 +10,7 @@
 //! Cancel-safety: everything read is pushed into the core before `poll_next` returns, so
 //! dropping a `next()` future loses nothing.
 
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -18,7 +19,7 @@ use futures_core::Stream;
 use tokio::io::AsyncRead;
 use tokio_util::codec::Decoder;
 
-use crate::demux::{DemuxOptions, Demuxer, Event};
+use crate::demux::{DemuxOptions, Demuxer, Event, Pull};
 use crate::error::Error;
 use crate::io::items::{Fragments, Frames};
 use crate::io::read_size::{is_short, ReadSize};
@@ -49,9 +50,63 @@ const MAX_READ: usize = 256 * 1024;
 #[derive(Debug)]
 pub struct AsyncDemuxer<R> {
     demux: Demuxer,
+    source: Source<R>,
+}
+
+/// What feeds the core as its input runs out: the reader, its read rule, and whether a
+/// read failed.
+#[derive(Debug)]
+struct Source<R> {
     read: R,
     read_size: ReadSize,
     failed: bool,
+}
+
+/// A [`Source`] polled within one task context.
+struct Polling<'a, 'c, R> {
+    source: &'a mut Source<R>,
+    cx: &'a mut Context<'c>,
+}
+
+impl<R: AsyncRead + Unpin> Pull for Polling<'_, '_, R> {
+    type Out = Poll<Option<Result<Event, Error>>>;
+
+    #[inline(always)]
+    fn ready(ev: Event) -> Self::Out {
+        Poll::Ready(Some(Ok(ev)))
+    }
+
+    /// Reads once, if the reader has bytes (at its end, finishes the core). Everything read
+    /// is pushed before this returns, so a dropped `next()` future loses nothing.
+    #[inline(never)]
+    fn need_more(&mut self, d: &mut Demuxer, _: usize) -> ControlFlow<Self::Out> {
+        let src = &mut *self.source;
+        let want = src.read_size.next();
+        let mut buf = BytesMut::with_capacity(want);
+        match tokio_util::io::poll_read_buf(Pin::new(&mut src.read), self.cx, &mut buf) {
+            Poll::Pending => return ControlFlow::Break(Poll::Pending),
+            Poll::Ready(Err(e)) => {
+                src.failed = true;
+                return ControlFlow::Break(Poll::Ready(Some(Err(Error::io(&e, d.pushed())))));
+            }
+            Poll::Ready(Ok(0)) => d.finish(),
+            Poll::Ready(Ok(got)) => {
+                src.read_size.after(got, want);
+                d.push(if is_short(got, want) { Bytes::copy_from_slice(&buf) } else { buf.freeze() });
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    #[inline(always)]
+    fn done() -> Self::Out {
+        Poll::Ready(None)
+    }
+
+    #[inline(always)]
+    fn error(e: Error) -> Self::Out {
+        Poll::Ready(Some(Err(e)))
+    }
 }
 
 impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
@@ -64,9 +119,7 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
     pub fn with_options(read: R, options: DemuxOptions) -> Self {
         AsyncDemuxer {
             demux: Demuxer::with_options(options),
-            read,
-            read_size: ReadSize::new(MIN_READ, MAX_READ),
-            failed: false,
+            source: Source { read, read_size: ReadSize::new(MIN_READ, MAX_READ), failed: false },
         }
     }
 
@@ -84,43 +137,18 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
     pub fn fragments(self) -> Fragments<Self> {
         Fragments::new(self)
     }
-
-    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
-        if self.failed {
-            return Poll::Ready(None);
-        }
-        loop {
-            match self.demux.poll() {
-                Ok(Status::Ready(ev)) => return Poll::Ready(Some(Ok(ev))),
-                Ok(Status::Done) => return Poll::Ready(None),
-                Err(e) => return Poll::Ready(Some(Err(e))),
-                Ok(Status::NeedMore(_)) => {
-                    let want = self.read_size.next();
-                    let mut buf = BytesMut::with_capacity(want);
-                    match tokio_util::io::poll_read_buf(Pin::new(&mut self.read), cx, &mut buf) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Err(e)) => {
-                            self.failed = true;
-                            return Poll::Ready(Some(Err(Error::io(&e, self.demux.pushed()))));
-                        }
-                        Poll::Ready(Ok(0)) => self.demux.finish(),
-                        Poll::Ready(Ok(got)) => {
-                            self.read_size.after(got, want);
-                            let piece = if is_short(got, want) { Bytes::copy_from_slice(&buf) } else { buf.freeze() };
-                            self.demux.push(piece);
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 impl<R: AsyncRead + Unpin> Stream for AsyncDemuxer<R> {
     type Item = Result<Event, Error>;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_event(cx)
+        let this = self.get_mut();
+        if this.source.failed {
+            return Poll::Ready(None);
+        }
+        this.demux.pull(&mut Polling { source: &mut this.source, cx })
     }
 }
 
