@@ -9,9 +9,10 @@
 //! - `ours/memory`: [`Demuxer::poll`] over one `Bytes` (frames are zero-copy slices of it);
 //! - `ours/borrowed`: [`Demuxer::poll_ref`] over the same `Bytes` (each payload lent in
 //!   place until the next poll: no reference count per frame);
-//! - `ours/stream`: [`ReadDemuxer`] over a `std::io::Read` giving at most 64 KiB per call;
-//! - `ours/async` (feature `tokio`): `AsyncDemuxer` over a tokio `AsyncRead` giving at most
-//!   64 KiB per call, on a current-thread runtime;
+//! - `ours/stream`: [`ReadDemuxer`]'s events over a `std::io::Read` giving at most 64 KiB
+//!   per call;
+//! - `ours/async` (feature `tokio`): `AsyncDemuxer`'s events over a tokio `AsyncRead`
+//!   giving at most 64 KiB per call, on a current-thread runtime;
 //! - `copy_floor`: no parse, only the copy a streamed parse cannot avoid: the input read
 //!   through the same 64 KiB `Read` into three rotating 64 KiB buffers. What `ours/stream`
 //!   and `ours/async` add over `ours/memory` is compared with it;
@@ -83,20 +84,21 @@ fn ours_borrowed(data: &Bytes) -> Work {
     }
 }
 
-// The streamed entries match each item in place, as the in-memory ones match `poll`:
-// binding it first (`for f in`, `while let Some(f)`) moves its 128 bytes once more before
-// the body sees them (about 10 ns per frame on the bench VM: a store-forwarding stall on the
-// frame's flags), a cost of the caller's loop, not of the adapter.
+// The streamed entries take the adapters' events, as `ours/memory` takes the core's, and
+// match each in place: binding it first (`for ev in`, `while let Some(ev)`) moves its 128
+// bytes once more before the body sees them, and so does the `frames()` filter (about 10 ns
+// per frame on the bench VM, each: a store-forwarding stall), a cost of the caller's loop,
+// not of the adapter.
 fn ours_stream(data: &[u8]) -> Work {
     let mut work = (0, 0);
-    let mut frames = ReadDemuxer::new(Chunked(data)).frames();
+    let mut events = ReadDemuxer::new(Chunked(data));
     loop {
-        match frames.next() {
-            Some(Ok(f)) => {
+        match events.next() {
+            Some(Ok(Event::Frame(f))) => {
                 work.0 += 1;
                 work.1 += f.data.len() as u64;
             }
-            Some(Err(_)) => {}
+            Some(_) => {}
             None => return work,
         }
     }
@@ -142,15 +144,15 @@ fn ours_async(rt: &tokio::runtime::Runtime, data: &[u8]) -> Work {
         }
     }
     rt.block_on(async {
-        let mut frames = kinesis_video_parser::AsyncDemuxer::new(AsyncChunked(data)).frames();
+        let mut events = kinesis_video_parser::AsyncDemuxer::new(AsyncChunked(data));
         let mut work = (0, 0);
         loop {
-            match frames.next().await {
-                Some(Ok(f)) => {
+            match events.next().await {
+                Some(Ok(Event::Frame(f))) => {
                     work.0 += 1;
                     work.1 += f.data.len() as u64;
                 }
-                Some(Err(_)) => {}
+                Some(_) => {}
                 None => return work,
             }
         }

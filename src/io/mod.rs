@@ -7,13 +7,15 @@
 //!
 //! Both read by one rule ([`read_size::ReadSize`]): a read is pushed whole, its frames
 //! slices of it, unless it came back much shorter than asked, when it is copied to its size;
-//! the next read doubles while reads come back full and halves when they do not. They start
-//! from different sizes, for their different uses: the sync adapter (files, pipes) at
-//! 64 KiB, for throughput, reading into a few reused buffers (`std::io::Read` needs
-//! initialized memory, and zeroing a fresh buffer per read cost as much as the parse); the
-//! async one (many live streams, mostly idle) at 8 KiB, for memory per stream, into a fresh
-//! buffer per read (tokio reads into uninitialized capacity: nothing to zero).
+//! the next read doubles while reads come back full and halves when they do not. Both read
+//! into the same few reused buffers ([`buffers::ReadBuffers`]), zeroed once when allocated:
+//! a fresh buffer per read cost more than the copy into it (a large one is mapped anew and
+//! faults in page by page), and a slowing stream lets them go. They start from different
+//! sizes, for their different uses: the sync adapter (files, pipes) at 64 KiB (up to 1 MiB),
+//! for throughput; the async one (many live streams, mostly idle) at 8 KiB (up to 256 KiB),
+//! for memory per stream.
 
+pub(crate) mod buffers;
 pub(crate) mod items;
 pub(crate) mod read;
 pub(crate) mod read_size;

@@ -1,15 +1,15 @@
 //! The sync adapter: a [`Demuxer`] fed from a `std::io::Read`, as an `Iterator`.
 
-use std::collections::VecDeque;
 use std::io::{ErrorKind as IoKind, Read};
 use std::ops::ControlFlow;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::demux::{DemuxOptions, Demuxer, Event, Pull};
 use crate::error::Error;
+use crate::io::buffers::ReadBuffers;
 use crate::io::items::{Fragments, Frames};
-use crate::io::read_size::{is_short, ReadSize};
+use crate::io::read_size::ReadSize;
 
 /// Default size of one read: 64 KiB.
 pub const DEFAULT_READ_SIZE: usize = 64 * 1024;
@@ -113,62 +113,6 @@ impl<R: Read> Pieces<R> {
     }
 }
 
-/// Read buffers reused whole, so that a steady stream reads into memory it used before
-/// (still in cache, already mapped and initialized) instead of a fresh buffer per read.
-///
-/// Each read goes into a buffer of its own, which stays initialized from one use to the
-/// next: a buffer is zeroed once, when it is allocated, never again when it is reused
-/// (safe code cannot read into memory it has not initialized, and `BytesMut` forgets that
-/// its spare capacity was). A read of `n` bytes is handed out as a zero-copy slice of its
-/// buffer; the buffer is reused once every such slice is gone (frames dropped, bytes
-/// parsed). A few buffers are kept; when none is free a new one is allocated and the oldest
-/// is let go (it is freed when its last slice goes), so a consumer that keeps frames never
-/// makes the adapter hold more than `KEPT` buffers besides them.
-#[derive(Debug, Default)]
-pub(crate) struct ReadBuffers {
-    /// Buffers (frozen, initialized over their whole length), oldest first.
-    kept: VecDeque<Bytes>,
-    /// The buffer being read into, between `window` and `piece`.
-    cur: BytesMut,
-}
-
-/// How many read buffers are kept for reuse.
-const KEPT: usize = 3;
-
-impl ReadBuffers {
-    /// A window of `want` bytes to read into.
-    pub fn window(&mut self, want: usize) -> &mut [u8] {
-        if self.cur.len() < want {
-            self.cur = self.free(want).unwrap_or_else(|| BytesMut::zeroed(want));
-        }
-        &mut self.cur[..want]
-    }
-
-    /// A kept buffer of at least `want` bytes that nothing else refers to any more, taken
-    /// out of the list (writable again, its bytes as they were).
-    fn free(&mut self, want: usize) -> Option<BytesMut> {
-        let i = self.kept.iter().position(|b| b.len() >= want && b.is_unique())?;
-        let buf = self.kept.remove(i)?;
-        buf.try_into_mut().ok()
-    }
-
-    /// The first `n` bytes of the window just read into, as a piece for the core. A read
-    /// much shorter than `want` is copied to its size (the buffer is reused as it is), so
-    /// that a trickling stream never pins a buffer.
-    pub fn piece(&mut self, n: usize, want: usize) -> Bytes {
-        if is_short(n, want) {
-            return Bytes::copy_from_slice(&self.cur[..n]);
-        }
-        let buf = std::mem::take(&mut self.cur).freeze();
-        let piece = buf.slice(..n);
-        if self.kept.len() == KEPT {
-            self.kept.pop_front();
-        }
-        self.kept.push_back(buf);
-        piece
-    }
-}
-
 impl<R: Read> ReadDemuxer<R> {
     /// Reads `read` with default options.
     pub fn new(read: R) -> Self {
@@ -214,50 +158,5 @@ impl<R: Read> Iterator for ReadDemuxer<R> {
             return None;
         }
         self.demux.pull(&mut self.source)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Reads `fill` into a window of `want` bytes, `n` of them kept.
-    fn read(bufs: &mut ReadBuffers, want: usize, n: usize, fill: u8) -> Bytes {
-        bufs.window(want)[..n].fill(fill);
-        bufs.piece(n, want)
-    }
-
-    #[test]
-    fn buffers_are_reused_once_their_pieces_are_gone() {
-        let mut bufs = ReadBuffers::default();
-        let a = read(&mut bufs, 1000, 1000, 1);
-        let first = a.as_ptr();
-        drop(a);
-        let b = read(&mut bufs, 1000, 900, 2);
-        assert_eq!(b.as_ptr(), first, "a free buffer is read into again");
-        // While `b` is held, its buffer is not written: the next read goes elsewhere.
-        let c = read(&mut bufs, 1000, 1000, 3);
-        assert_ne!(c.as_ptr(), b.as_ptr());
-        assert!(b.iter().all(|&x| x == 2) && b.len() == 900);
-        assert!(c.iter().all(|&x| x == 3));
-        // A larger read than any kept buffer gets a new one.
-        let d = read(&mut bufs, 4000, 4000, 4);
-        assert_eq!(d.len(), 4000);
-        assert!(b.iter().all(|&x| x == 2) && c.iter().all(|&x| x == 3));
-    }
-
-    #[test]
-    fn short_reads_are_copied_and_held_buffers_are_let_go() {
-        let mut bufs = ReadBuffers::default();
-        let short = read(&mut bufs, 1000, 10, 7);
-        assert_eq!(&short[..], &[7; 10]);
-        let full = read(&mut bufs, 1000, 1000, 8);
-        assert_ne!(short.as_ptr(), full.as_ptr(), "the short read was copied out of the buffer");
-        // Pieces held forever: the adapter keeps at most KEPT buffers of its own.
-        let held: Vec<Bytes> = (0..10).map(|i| read(&mut bufs, 1000, 1000, i)).collect();
-        assert!(bufs.kept.len() <= KEPT);
-        for (i, p) in held.iter().enumerate() {
-            assert!(p.iter().all(|&x| x == i as u8), "a held piece was overwritten");
-        }
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! Back-pressure: input is read only when the core needs more, into a buffer that starts at
 //! 8 KiB and adapts to the stream's rate (up to 256 KiB, by the adapters' one rule, see
-//! [`ReadSize`]), so an idle stream holds about 8 KiB plus the core's state.
+//! [`ReadSize`]), so an idle stream holds about one such read (8 to 16 KiB) plus the core's
+//! state.
 //! Cancel-safety: everything read is pushed into the core before `poll_next` returns, so
 //! dropping a `next()` future loses nothing.
 
@@ -16,13 +17,14 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::codec::Decoder;
 
 use crate::demux::{DemuxOptions, Demuxer, Event, Pull};
 use crate::error::Error;
+use crate::io::buffers::ReadBuffers;
 use crate::io::items::{Fragments, Frames};
-use crate::io::read_size::{is_short, ReadSize};
+use crate::io::read_size::ReadSize;
 use crate::Status;
 
 const MIN_READ: usize = 8 * 1024;
@@ -59,6 +61,7 @@ pub struct AsyncDemuxer<R> {
 struct Source<R> {
     read: R,
     read_size: ReadSize,
+    bufs: ReadBuffers,
     failed: bool,
 }
 
@@ -82,18 +85,20 @@ impl<R: AsyncRead + Unpin> Pull for Polling<'_, '_, R> {
     fn need_more(&mut self, d: &mut Demuxer, _: usize) -> ControlFlow<Self::Out> {
         let src = &mut *self.source;
         let want = src.read_size.next();
-        let mut buf = BytesMut::with_capacity(want);
-        match tokio_util::io::poll_read_buf(Pin::new(&mut src.read), self.cx, &mut buf) {
+        let mut buf = ReadBuf::new(src.bufs.window(want));
+        match Pin::new(&mut src.read).poll_read(self.cx, &mut buf) {
             Poll::Pending => return ControlFlow::Break(Poll::Pending),
             Poll::Ready(Err(e)) => {
                 src.failed = true;
                 return ControlFlow::Break(Poll::Ready(Some(Err(Error::io(&e, d.pushed())))));
             }
-            Poll::Ready(Ok(0)) => d.finish(),
-            Poll::Ready(Ok(got)) => {
-                src.read_size.after(got, want);
-                d.push(if is_short(got, want) { Bytes::copy_from_slice(&buf) } else { buf.freeze() });
-            }
+            Poll::Ready(Ok(())) => match buf.filled().len() {
+                0 => d.finish(),
+                got => {
+                    src.read_size.after(got, want);
+                    d.push(src.bufs.piece(got, want));
+                }
+            },
         }
         ControlFlow::Continue(())
     }
@@ -119,7 +124,12 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
     pub fn with_options(read: R, options: DemuxOptions) -> Self {
         AsyncDemuxer {
             demux: Demuxer::with_options(options),
-            source: Source { read, read_size: ReadSize::new(MIN_READ, MAX_READ), failed: false },
+            source: Source {
+                read,
+                read_size: ReadSize::new(MIN_READ, MAX_READ),
+                bufs: ReadBuffers::default(),
+                failed: false,
+            },
         }
     }
 
