@@ -16,6 +16,8 @@
 //! - `copy_floor`: no parse, only the copy a streamed parse cannot avoid: the input read
 //!   through the same 64 KiB `Read` into three rotating 64 KiB buffers. What `ours/stream`
 //!   and `ours/async` add over `ours/memory` is compared with it;
+//! - `stream_adds`, `async_adds`: that addition measured directly, each iteration an
+//!   in-memory parse and a streamed one back to back, only the difference counted;
 //! - `matroska-demuxer`: `MatroskaFile::next_frame` over a `Cursor` (copies each payload into
 //!   a reused `Vec`);
 //! - `webm-iterable`: the tag iterator, then `SimpleBlock`/`Block::read_frame_data` for lacing;
@@ -31,7 +33,7 @@
 use std::cell::RefCell;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -286,6 +288,29 @@ fn parse(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter("copy_floor"), |b| {
             b.iter(|| copy_floor(&data, &mut bufs.borrow_mut()))
         });
+        // What an adapter adds, measured directly: each iteration parses in memory and
+        // streamed, back to back, and only the difference is counted, so that the VM's drift
+        // between two entries measured seconds apart does not land in it.
+        let mut adapters: Vec<Entry> = vec![("stream_adds", Box::new(|| ours_stream(&data)))];
+        #[cfg(feature = "tokio")]
+        adapters.push(("async_adds", Box::new(|| ours_async(&rt, &data))));
+        for (who, streamed) in &adapters {
+            group.bench_function(BenchmarkId::from_parameter(who), |b| {
+                b.iter_custom(|iters| {
+                    let (mut memory, mut stream) = (Duration::ZERO, Duration::ZERO);
+                    for _ in 0..iters {
+                        let t = Instant::now();
+                        std::hint::black_box(ours_memory(&data));
+                        memory += t.elapsed();
+                        let t = Instant::now();
+                        std::hint::black_box(streamed());
+                        stream += t.elapsed();
+                    }
+                    // Criterion needs a positive time; a negative difference is reported as 1 ns.
+                    stream.saturating_sub(memory).max(Duration::from_nanos(1))
+                })
+            });
+        }
         group.finish();
     }
 }

@@ -72,29 +72,25 @@ def main():
 
 def streamed(root):
     """What the adapters add over the in-memory parse, against the copy they cannot avoid."""
-    print("| input | memory | stream | async | copy floor | stream adds, vs copy | async adds, vs copy |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name in INPUTS:
-        r = {who: load(root, name, who) for who in ["ours/memory", "ours/stream", "ours/async"]}
+
+    def median(name, who):
         try:
-            with open(os.path.join(root, "criterion", name, "copy_floor", "new", "estimates.json")) as f:
-                floor = json.load(f)["median"]["point_estimate"] / 1e9
+            with open(os.path.join(root, "criterion", name, who, "new", "estimates.json")) as f:
+                return json.load(f)["median"]["point_estimate"] / 1e9
         except (OSError, ValueError, KeyError):
+            return None
+
+    print("| input | memory | stream | async | copy floor | stream adds | vs copy | async adds | vs copy |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in INPUTS:
+        t = {who: median(name, who) for who in ["ours_memory", "ours_stream", "ours_async", "copy_floor", "stream_adds", "async_adds"]}
+        if t["ours_memory"] is None or t["copy_floor"] is None:
             continue
-        if r["ours/memory"] is None:
-            continue
-        mem = r["ours/memory"]["s"]
-        cells = [f"{mem * 1e3:.2f} ms"]
-        adds = []
-        for who in ["ours/stream", "ours/async"]:
-            if r[who] is None:
-                cells.append("")
-                adds.append("")
-                continue
-            s = r[who]["s"]
-            cells.append(f"{s * 1e3:.2f} ms")
-            adds.append(f"{(s - mem) * 1e3:+.2f} ms, {(s - mem) / floor:.2f}x")
-        print(f"| {name} | {' | '.join(cells)} | {floor * 1e3:.2f} ms | {' | '.join(adds)} |")
+        ms = lambda x: "" if x is None else f"{x * 1e3:.2f} ms"
+        vs = lambda x: "" if x is None else f"{x / t['copy_floor']:.2f}x"
+        cells = [ms(t[k]) for k in ["ours_memory", "ours_stream", "ours_async", "copy_floor"]]
+        cells += [ms(t["stream_adds"]), vs(t["stream_adds"]), ms(t["async_adds"]), vs(t["async_adds"])]
+        print(f"| {name} | {' | '.join(cells)} |")
 
 
 def against_plain(root, group, ours):
