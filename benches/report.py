@@ -110,6 +110,14 @@ def against_plain(root, group, ours):
     print("|---|---:|---:|---:|")
     for who in [ours, "plain"]:
         print(f"| {who} | {med[who] * 1e3:.1f} ms | {size / 1e6 / med[who]:,.0f} | {med['plain'] / med[who]:.2f}x |")
+    try:
+        with open(os.path.join(d, "paired.work")) as f:
+            ratios = sorted(float(x) for x in f.read().split())
+    except (OSError, ValueError):
+        ratios = []
+    if ratios:
+        q = lambda p: ratios[min(len(ratios) - 1, int(p * len(ratios)))]
+        print(f"| paired ({len(ratios)} pairs) | | | {q(0.5):.2f}x (quartiles {q(0.25):.2f}–{q(0.75):.2f}) |")
 
 
 if __name__ == "__main__":
