@@ -10,10 +10,11 @@ use crate::io::read_size::is_short;
 /// (still in cache, already mapped and initialized) instead of a fresh buffer per read:
 /// the buffer policy of both adapters, sync and async.
 ///
-/// Each read goes into a buffer of its own, which stays initialized from one use to the
-/// next: a buffer is zeroed once, when it is allocated, never again when it is reused
-/// (safe code cannot read into memory it has not initialized, and `BytesMut` forgets that
-/// its spare capacity was). A fresh buffer per read costs more than the copy into it: a
+/// Each read goes into a buffer of its own. For a `std::io::Read` it stays initialized from
+/// one use to the next: a buffer is zeroed once, when it is allocated, never again when it
+/// is reused (safe code cannot read into memory it has not initialized, and `BytesMut`
+/// forgets that its spare capacity was); tokio reads into spare capacity, so the async
+/// adapter's buffers are never zeroed. A fresh buffer per read costs more than the copy into it: a
 /// large one is mapped anew by the allocator and faults in page by page. A read of `n`
 /// bytes is handed out as a zero-copy slice of its buffer; the buffer is reused once every
 /// such slice is gone (frames dropped, bytes parsed). A few buffers are kept; when none is
@@ -48,6 +49,31 @@ impl ReadBuffers {
         &mut self.cur[..want]
     }
 
+    /// An empty buffer with room for `want` bytes to read into, for a reader that writes
+    /// into spare capacity (tokio's `poll_read_buf`): a kept one with that room if one is
+    /// free, else a fresh one, not zeroed (nothing reads it before it is written).
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn spare(&mut self, want: usize) -> &mut BytesMut {
+        let room = self.cur.capacity();
+        if room < want || room > want.saturating_mul(SLACK) {
+            self.cur = self.free_room(want).unwrap_or_else(|| BytesMut::with_capacity(want));
+        }
+        self.cur.clear();
+        &mut self.cur
+    }
+
+    /// A kept buffer with room for `want` to `SLACK` times `want` bytes that nothing else
+    /// refers to any more, taken out of the list (the first free one is taken, and let go
+    /// if its room does not fit).
+    #[cfg(feature = "tokio")]
+    fn free_room(&mut self, want: usize) -> Option<BytesMut> {
+        let i = self.kept.iter().position(Bytes::is_unique)?;
+        let buf = self.kept.remove(i)?.try_into_mut().ok()?;
+        let room = buf.capacity();
+        (room >= want && room <= want.saturating_mul(SLACK)).then_some(buf)
+    }
+
     /// A kept buffer of `want` to `SLACK` times `want` bytes that nothing else refers to any
     /// more, taken out of the list (writable again, its bytes as they were).
     fn free(&mut self, want: usize) -> Option<BytesMut> {
@@ -55,6 +81,15 @@ impl ReadBuffers {
         let i = self.kept.iter().position(fits)?;
         let buf = self.kept.remove(i)?;
         buf.try_into_mut().ok()
+    }
+
+    /// What was just read into the [`spare`](Self::spare) buffer, as a piece for the core,
+    /// by the same rule as [`piece`](Self::piece).
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn spare_piece(&mut self, want: usize) -> Bytes {
+        let n = self.cur.len();
+        self.piece(n, want)
     }
 
     /// The first `n` bytes of the window just read into, as a piece for the core. A read
@@ -141,5 +176,26 @@ mod tests {
             assert_eq!(&p[..], &[2; 100]);
         }
         assert!(bufs.held() <= 16 << 10, "an idle stream holds {} bytes", bufs.held());
+    }
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn spare_buffers_are_reused_once_their_pieces_are_gone() {
+        let mut bufs = ReadBuffers::default();
+        let mut read = |bufs: &mut ReadBuffers, want: usize, n: usize, fill: u8| {
+            bufs.spare(want).extend_from_slice(&vec![fill; n]);
+            bufs.spare_piece(want)
+        };
+        let a = read(&mut bufs, 1000, 900, 1);
+        let first = a.as_ptr();
+        drop(a);
+        let b = read(&mut bufs, 1000, 1000, 2);
+        assert_eq!(b.as_ptr(), first, "a free buffer is read into again");
+        let c = read(&mut bufs, 1000, 1000, 3);
+        assert_ne!(c.as_ptr(), b.as_ptr(), "a held one is not");
+        assert!(b.iter().all(|&x| x == 2) && c.iter().all(|&x| x == 3));
+        let short = read(&mut bufs, 1000, 10, 4);
+        assert_eq!(&short[..], &[4; 10]);
+        assert!(bufs.kept.is_empty(), "a short read lets the kept buffers go");
     }
 }

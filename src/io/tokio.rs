@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::AsyncRead;
 use tokio_util::codec::Decoder;
 
 use crate::demux::{DemuxOptions, Demuxer, Event, Pull};
@@ -85,20 +85,17 @@ impl<R: AsyncRead + Unpin> Pull for Polling<'_, '_, R> {
     fn need_more(&mut self, d: &mut Demuxer, _: usize) -> ControlFlow<Self::Out> {
         let src = &mut *self.source;
         let want = src.read_size.next();
-        let mut buf = ReadBuf::new(src.bufs.window(want));
-        match Pin::new(&mut src.read).poll_read(self.cx, &mut buf) {
+        match tokio_util::io::poll_read_buf(Pin::new(&mut src.read), self.cx, src.bufs.spare(want)) {
             Poll::Pending => return ControlFlow::Break(Poll::Pending),
             Poll::Ready(Err(e)) => {
                 src.failed = true;
                 return ControlFlow::Break(Poll::Ready(Some(Err(Error::io(&e, d.pushed())))));
             }
-            Poll::Ready(Ok(())) => match buf.filled().len() {
-                0 => d.finish(),
-                got => {
-                    src.read_size.after(got, want);
-                    d.push(src.bufs.piece(got, want));
-                }
-            },
+            Poll::Ready(Ok(0)) => d.finish(),
+            Poll::Ready(Ok(got)) => {
+                src.read_size.after(got, want);
+                d.push(src.bufs.spare_piece(want));
+            }
         }
         ControlFlow::Continue(())
     }
