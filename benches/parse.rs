@@ -291,9 +291,11 @@ fn parse(c: &mut Criterion) {
         // What an adapter adds, measured directly: each iteration parses in memory and
         // streamed, back to back, and only the difference is counted, so that the VM's drift
         // between two entries measured seconds apart does not land in it.
-        let mut adapters: Vec<Entry> = vec![("stream_adds", Box::new(|| ours_stream(&data)))];
-        #[cfg(feature = "tokio")]
-        adapters.push(("async_adds", Box::new(|| ours_async(&rt, &data))));
+        let adapters: Vec<Entry> = vec![
+            ("stream_adds", Box::new(|| ours_stream(&data))),
+            #[cfg(feature = "tokio")]
+            ("async_adds", Box::new(|| ours_async(&rt, &data))),
+        ];
         for (who, streamed) in &adapters {
             group.bench_function(BenchmarkId::from_parameter(who), |b| {
                 b.iter_custom(|iters| {
