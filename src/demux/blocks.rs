@@ -273,6 +273,7 @@ impl Demuxer {
         (i, n, off, len)
     }
 
+    #[inline]
     pub(super) fn count_frames(&mut self, count: u64, keyframe: bool) {
         if let Some(f) = &mut self.frag {
             f.meta.frames += count;

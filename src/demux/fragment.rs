@@ -68,6 +68,7 @@ impl Demuxer {
         self.out.push_back(Event::FragmentStart { index, offset });
     }
 
+    #[inline]
     pub(super) fn ensure_fragment(&mut self, offset: u64) -> &mut FragState {
         if self.frag.is_none() {
             self.open_fragment(offset);

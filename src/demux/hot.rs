@@ -58,6 +58,7 @@ impl Demuxer {
     /// no unlaced SimpleBlock ending before it can take the open fragment past
     /// [`Limits::max_fragment_bytes`] (one takes at least 6 input bytes, so each byte adds at
     /// most 1 + 128 / 6 < 23 held bytes; a denser lace starts the horizon anew).
+    #[inline]
     pub(super) fn hold_horizon(&self) -> u64 {
         let pos = self.reader.position();
         let room = self.limits.max_fragment_bytes.saturating_sub(self.held_at(pos));
