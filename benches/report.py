@@ -14,17 +14,26 @@ OURS = ["ours/memory", "ours/borrowed", "ours/stream", "ours/async"]
 PEERS = ["matroska-demuxer", "webm-iterable", "symphonia-format-mkv", "mkvparser"]
 
 
-def load(root, name, who):
-    d = os.path.join(root, "criterion", name)
-    key = who.replace("/", "_")
+def median_s(root, group, who):
+    """Criterion's median of an entry's sample means, in seconds (None if it did not run)."""
+    path = os.path.join(root, "criterion", group, who.replace("/", "_"), "new", "estimates.json")
     try:
-        with open(os.path.join(d, key, "new", "estimates.json")) as f:
-            median_ns = json.load(f)["median"]["point_estimate"]
-        with open(os.path.join(d, key + ".work")) as f:
-            size, frames, payload, our_frames, our_payload = map(int, f.read().split())
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"] / 1e9
     except (OSError, ValueError, KeyError):
         return None
-    return dict(s=median_ns / 1e9, bytes=size, frames=frames, our_frames=our_frames)
+
+
+def load(root, name, who):
+    s = median_s(root, name, who)
+    try:
+        with open(os.path.join(root, "criterion", name, who.replace("/", "_") + ".work")) as f:
+            size, frames, payload, our_frames, our_payload = map(int, f.read().split())
+    except (OSError, ValueError):
+        return None
+    if s is None:
+        return None
+    return dict(s=s, bytes=size, frames=frames, our_frames=our_frames)
 
 
 def main():
@@ -73,17 +82,10 @@ def main():
 def streamed(root):
     """What the adapters add over the in-memory parse, against the copy they cannot avoid."""
 
-    def median(name, who):
-        try:
-            with open(os.path.join(root, "criterion", name, who, "new", "estimates.json")) as f:
-                return json.load(f)["median"]["point_estimate"] / 1e9
-        except (OSError, ValueError, KeyError):
-            return None
-
     print("| input | memory | stream | async | copy floor | stream adds | vs copy | async adds | vs copy |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in INPUTS:
-        t = {who: median(name, who) for who in ["ours_memory", "ours_stream", "ours_async", "copy_floor", "stream_adds", "async_adds"]}
+        t = {who: median_s(root, name, who) for who in ["ours_memory", "ours_stream", "ours_async", "copy_floor", "stream_adds", "async_adds"]}
         if t["ours_memory"] is None or t["copy_floor"] is None:
             continue
         ms = lambda x: "" if x is None else f"{x * 1e3:.2f} ms"
@@ -99,11 +101,10 @@ def against_plain(root, group, ours):
     try:
         with open(os.path.join(d, "bytes.work")) as f:
             size = int(f.read())
-        med = {}
-        for who in [ours, "plain"]:
-            with open(os.path.join(d, who, "new", "estimates.json")) as f:
-                med[who] = json.load(f)["median"]["point_estimate"] / 1e9
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError):
+        return
+    med = {who: median_s(root, group, who) for who in [ours, "plain"]}
+    if None in med.values():
         return
     print()
     print(f"| {group} entry | median | MB/s | vs plain |")

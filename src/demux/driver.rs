@@ -57,7 +57,7 @@ impl Pull for Polled {
     }
 }
 
-/// How [`Demuxer::drive`] hands out what it found: owned events through a [`Pull`]
+/// How [`Demuxer::drive_input`] hands out what it found: owned events through a [`Pull`]
 /// ([`Owned`]), or frames lent ([`Lent`]).
 pub(super) trait HandOut {
     /// What one call returns.

@@ -14,20 +14,20 @@ use crate::io::read_size::is_short;
 /// one use to the next: a buffer is zeroed once, when it is allocated, never again when it
 /// is reused (safe code cannot read into memory it has not initialized, and `BytesMut`
 /// forgets that its spare capacity was); tokio reads into spare capacity, so the async
-/// adapter's buffers are never zeroed. A fresh buffer per read costs more than the copy into it: a
-/// large one is mapped anew by the allocator and faults in page by page. A read of `n`
-/// bytes is handed out as a zero-copy slice of its buffer; the buffer is reused once every
-/// such slice is gone (frames dropped, bytes parsed). A few buffers are kept; when none is
-/// free a new one is allocated and the oldest is let go (it is freed when its last slice
-/// goes), so a consumer that keeps frames never makes the adapter hold more than `KEPT`
-/// buffers besides them.
+/// adapter's buffers are never zeroed. A fresh buffer per read costs more than the copy
+/// into it: a large one is mapped anew by the allocator and faults in page by page. A read
+/// of `n` bytes is handed out as a zero-copy slice of its buffer; the buffer is reused once
+/// every such slice is gone (frames dropped, bytes parsed). A few buffers are kept; when
+/// none is free a new one is allocated and the oldest is let go (it is freed when its last
+/// slice goes), so a consumer that keeps frames never makes the adapter hold more than
+/// `KEPT` buffers besides them.
 ///
 /// When a stream slows (a read comes back short: it is copied to its size), the kept
 /// buffers are let go, and a buffer much larger than the reads asked for is replaced by
 /// one of their size, so that an idle stream holds about one read's worth.
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuffers {
-    /// Buffers (frozen, initialized over their whole length), oldest first.
+    /// Buffers (frozen; a sync adapter's initialized over their whole length), oldest first.
     kept: VecDeque<Bytes>,
     /// The buffer being read into, between `window` and `piece`.
     cur: BytesMut,

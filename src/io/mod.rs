@@ -8,9 +8,10 @@
 //! Both read by one rule ([`read_size::ReadSize`]): a read is pushed whole, its frames
 //! slices of it, unless it came back much shorter than asked, when it is copied to its size;
 //! the next read doubles while reads come back full and halves when they do not. Both read
-//! into the same few reused buffers ([`buffers::ReadBuffers`]), zeroed once when allocated:
-//! a fresh buffer per read cost more than the copy into it (a large one is mapped anew and
-//! faults in page by page), and a slowing stream lets them go. They start from different
+//! into the same few reused buffers ([`buffers::ReadBuffers`]; the sync adapter's zeroed
+//! once when allocated, the async one's never, as tokio reads into spare capacity): a fresh
+//! buffer per read cost more than the copy into it (a large one is mapped anew and faults
+//! in page by page), and a slowing stream lets them go. They start from different
 //! sizes, for their different uses: the sync adapter (files, pipes) at 64 KiB (up to 1 MiB),
 //! for throughput; the async one (many live streams, mostly idle) at 8 KiB (up to 256 KiB),
 //! for memory per stream.
