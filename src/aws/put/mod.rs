@@ -442,7 +442,10 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
 
     /// Drives one connection until it ends.
     async fn connected(&mut self, mut conn: Connection) -> Result<Dropped, PutError> {
-        let mut quiet_since = tokio::time::Instant::now();
+        // One timer for the connection, moved on by each event: a timer made per turn of the
+        // loop would take the runtime's timer lock per frame.
+        let quiet = tokio::time::sleep(self.cfg.ack_timeout);
+        tokio::pin!(quiet);
         loop {
             if self.source_done && self.held.len() == 0 {
                 return Ok(Dropped::Done);
@@ -452,12 +455,11 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
             }
             let piece = self.held.next_to_send();
             let body = conn.body.clone();
-            let deadline = quiet_since + self.cfg.ack_timeout;
             let watching = self.held.awaiting_ack();
             tokio::select! {
                 biased;
                 ev = conn.events.recv() => {
-                    quiet_since = tokio::time::Instant::now();
+                    quiet.as_mut().reset(tokio::time::Instant::now() + self.cfg.ack_timeout);
                     match ev {
                         Some(ConnEvent::Ack(ack)) => {
                             (self.on_ack)(&ack);
@@ -505,7 +507,7 @@ impl<R: AsyncRead + Unpin, F: FnMut(&Ack)> Upload<'_, R, F> {
                     }
                 }
                 read = self.read_one(), if self.may_read() => read?,
-                () = tokio::time::sleep_until(deadline), if watching => {
+                () = &mut quiet, if watching => {
                     return Ok(Dropped::Retry(format!("no acknowledgement for {:?}", self.cfg.ack_timeout)));
                 }
             }
