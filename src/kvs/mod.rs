@@ -131,18 +131,23 @@ impl FromStr for KvsTimestamp {
             Some((i, f)) => (i, Some(f)),
             None => (s, None),
         };
-        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-        if !digits(int) || frac.is_some_and(|f| !digits(f) || f.len() > 9) {
-            return Err(ParseKvsError);
-        }
-        let secs: u64 = int.parse().map_err(|_| ParseKvsError)?;
-        let mut ns_frac = 0u64;
-        if let Some(f) = frac {
-            ns_frac = f.parse::<u64>().map_err(|_| ParseKvsError)? * 10u64.pow(9 - f.len() as u32);
-        }
+        let secs = decimal(int).ok_or(ParseKvsError)?;
+        let ns_frac = match frac {
+            None => 0,
+            Some(f) if f.len() <= 9 => decimal(f).ok_or(ParseKvsError)? * 10u64.pow(9 - f.len() as u32),
+            Some(_) => return Err(ParseKvsError),
+        };
         let nanos = secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(ns_frac)).ok_or(ParseKvsError)?;
         Ok(KvsTimestamp { nanos, raw: s.into() })
     }
+}
+
+/// The value of one or more ASCII digits; `None` for anything else or past `u64`.
+fn decimal(t: &str) -> Option<u64> {
+    if t.is_empty() {
+        return None;
+    }
+    t.bytes().try_fold(0u64, |v, b| v.checked_mul(10)?.checked_add(u64::from(b.checked_sub(b'0').filter(|d| *d < 10)?)))
 }
 
 /// The KVS metadata of one fragment, from its `AWS_KINESISVIDEO_*` tags.
@@ -213,6 +218,20 @@ impl KvsMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_stop_at_u64() {
+        assert_eq!(decimal("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(decimal("18446744073709551616"), None);
+        assert_eq!(decimal("007"), Some(7));
+        for bad in ["", "+1", "1 ", "-0", "1.0", "\u{0660}"] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
+        assert!("18446744073.709551616".parse::<KvsTimestamp>().is_err(), "past u64 in ns");
+        assert!("5.".parse::<KvsTimestamp>().is_err() && ".5".parse::<KvsTimestamp>().is_err());
+        assert!("1.0123456789".parse::<KvsTimestamp>().is_err(), "ten fractional digits");
+        assert_eq!("1.123456789".parse::<KvsTimestamp>().unwrap().nanos(), 1_123_456_789);
+    }
 
     #[test]
     fn timestamps_exact_where_f64_ceil_is_not() {
