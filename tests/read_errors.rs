@@ -93,6 +93,58 @@ fn read_demuxer_frames_and_fragments_then_the_error() {
     assert_reset(last.as_ref().unwrap_err());
 }
 
+/// A stream of known-size Clusters of blocks larger than a read: the adapters read the rest
+/// of each block into one buffer after its start (no watch for a new document applies).
+fn large_blocks() -> Vec<u8> {
+    use common::build::*;
+    use kinesis_video_parser::mkv::ids;
+    let clusters: Vec<Vec<u8>> = (0..3u8)
+        .map(|c| {
+            let blocks: Vec<Vec<u8>> = (0..4u8)
+                .map(|b| simple_block(1, i16::from(b) * 40, 0x80, &vec![c * 16 + b; 2500 + 700 * usize::from(b)]))
+                .collect();
+            cluster(u64::from(c) * 1000, &blocks)
+        })
+        .collect();
+    let body = [vec![info(1_000_000), tracks(&[track(1, 1, "V_TEST", &[])])], clusters].concat().concat();
+    [ebml_header("matroska"), el(ids::SEGMENT, &body)].concat()
+}
+
+/// Every point of failure or of the end inside those blocks: what had fully arrived, then
+/// the error at its offset, or the truncation the core reports for the prefix.
+#[test]
+fn reads_that_complete_a_block_keep_errors_and_ends() {
+    let data = large_blocks();
+    for at in (200..data.len()).step_by(331) {
+        let want = events_before(&data, at);
+        let got = ReadDemuxer::new(FailingReader { data: data[..at].to_vec(), pos: 0 }).with_read_size(1000);
+        let got: Vec<_> = got.collect();
+        let (last, before) = got.split_last().unwrap();
+        assert_eq!(before.iter().map(|e| e.clone().unwrap()).collect::<Vec<_>>(), want, "failing at {at}");
+        let e = last.as_ref().unwrap_err();
+        assert_eq!((e.kind(), e.offset()), (ErrorKind::Io(io::ErrorKind::ConnectionReset), at as u64), "at {at}");
+
+        let mut d = Demuxer::new();
+        d.push(data[..at].to_vec());
+        d.finish();
+        let mut ended = Vec::new();
+        loop {
+            match d.poll() {
+                Ok(Status::Ready(ev)) => ended.push(Ok(ev)),
+                Ok(_) => break,
+                Err(e) => ended.push(Err(e)),
+            }
+        }
+        let got: Vec<_> = ReadDemuxer::new(&data[..at]).with_read_size(1000).collect();
+        assert_eq!(got, ended, "ending at {at}");
+        #[cfg(feature = "tokio")]
+        {
+            let (stream, _) = common::asyncs::events(&data[..at], &[700, 1300], Default::default());
+            assert_eq!(stream, ended, "async, ending at {at}");
+        }
+    }
+}
+
 #[test]
 fn merge_and_clip_fail_with_the_readers_error() {
     let data = input();

@@ -201,6 +201,20 @@ impl Demuxer {
         self.reader.buffered() - self.lent
     }
 
+    /// A leaf whose start is queued and whose rest is still to come: `(queued, needed)`.
+    /// An adapter that reads the rest into one buffer after its start (moved there with
+    /// [`unqueue`](Self::unqueue)) spares the core gathering it from two reads: the start is
+    /// copied once instead of the whole leaf.
+    pub(crate) fn unfinished_leaf(&self) -> Option<(usize, usize)> {
+        self.reader.unfinished_leaf().filter(|&(queued, _)| queued > 0 && self.lent == 0)
+    }
+
+    /// Hands the queued input (the start of the [`unfinished_leaf`](Self::unfinished_leaf))
+    /// to `to` and takes it out of the queue; the caller pushes it again, first.
+    pub(crate) fn unqueue(&mut self, to: impl FnMut(&[u8])) {
+        self.reader.unqueue(to);
+    }
+
     /// Bytes pushed so far: the offset at which the next piece starts (where an adapter's
     /// failed read would have gone).
     pub(crate) fn pushed(&self) -> u64 {

@@ -2,8 +2,9 @@
 //!
 //! Bodies that lie inside one piece are handed out as zero-copy slices of it. A body that
 //! spans pieces is gathered once into a new buffer (the only copy the parser ever makes);
-//! the adapters read in large blocks so that this is rare. Skipped bytes are dropped
-//! without being gathered.
+//! the adapters make this rare: they read in large blocks, and read the rest of a leaf
+//! whose start is queued into one buffer after that start (see [`Input::drain`]), so that
+//! only the start is copied. Skipped bytes are dropped without being gathered.
 
 use std::collections::VecDeque;
 
@@ -131,6 +132,13 @@ impl Input {
             }
         }
         self.chunks.push_front(out.freeze());
+    }
+
+    /// Hands every queued byte to `to`, in order, and empties the queue; the position is
+    /// kept (the next byte pushed is the first of those again).
+    pub fn drain(&mut self, mut to: impl FnMut(&[u8])) {
+        self.chunks.drain(..).for_each(|c| to(&c));
+        self.len = 0;
     }
 
     /// Removes and returns the first `n` bytes (`n <= len`).

@@ -15,6 +15,13 @@
 //! sizes, for their different uses: the sync adapter (files, pipes) at 64 KiB (up to 1 MiB),
 //! for throughput; the async one (many live streams, mostly idle) at 8 KiB (up to 256 KiB),
 //! for memory per stream.
+//!
+//! When the core holds the start of a leaf (a frame's block, say) whose rest fits in the
+//! next read, both read that rest into one buffer after a copy of the start
+//! (`Demuxer::unfinished_leaf`), so the core takes the leaf as one slice
+//! instead of gathering it from two reads: the start is copied rather than the whole leaf.
+//! The buffer is no larger than the start (bytes that arrived) plus one read, so a declared
+//! size still never makes an adapter allocate.
 
 pub(crate) mod buffers;
 pub(crate) mod items;

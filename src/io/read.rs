@@ -55,9 +55,9 @@ impl<R: Read> Pull for Source<R> {
     /// stays small.
     #[inline(never)]
     fn need_more(&mut self, d: &mut Demuxer, _: usize) -> ControlFlow<Self::Out> {
-        match self.pieces.next_piece() {
-            Ok(Some(piece)) => d.push(piece),
-            Ok(None) => d.finish(),
+        match self.pieces.push_next(d) {
+            Ok(false) => {}
+            Ok(true) => d.finish(),
             Err(e) => {
                 self.failed = true;
                 return ControlFlow::Break(Some(Err(Error::io(&e, d.pushed()))));
@@ -110,6 +110,59 @@ impl<R: Read> Pieces<R> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Reads once into `d`: the rest of a leaf whose start it holds, when that fits in a
+    /// read, else the next piece. `true` at the end of input.
+    ///
+    /// # Errors
+    /// The source's I/O error, after what came before it was pushed.
+    fn push_next(&mut self, d: &mut Demuxer) -> std::io::Result<bool> {
+        match d.unfinished_leaf() {
+            Some((queued, needed)) if needed <= self.size.next() => self.rest_of_leaf(d, queued, needed),
+            _ => Ok(match self.next_piece()? {
+                Some(piece) => {
+                    d.push(piece);
+                    false
+                }
+                None => true,
+            }),
+        }
+    }
+
+    /// Reads the rest of the leaf `d` is buffering (`needed` bytes after the `queued` ones)
+    /// into one buffer after its start, taken out of `d`, and pushes it; the buffer has room
+    /// for a read past the leaf too. The start is copied once rather than the whole leaf
+    /// gathered from two reads. What was read is pushed whatever happens; `true` at the end
+    /// of input.
+    ///
+    /// # Errors
+    /// The source's I/O error, after what came before it was pushed.
+    fn rest_of_leaf(&mut self, d: &mut Demuxer, queued: usize, needed: usize) -> std::io::Result<bool> {
+        let whole = queued + needed;
+        let window = self.bufs.window(whole.max(self.size.next()));
+        let mut filled = 0;
+        d.unqueue(|b| {
+            window[filled..filled + b.len()].copy_from_slice(b);
+            filled += b.len();
+        });
+        let mut end = Ok(false);
+        while filled < whole {
+            match self.read.read(&mut window[filled..]) {
+                Ok(0) => {
+                    end = Ok(true);
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == IoKind::Interrupted => {}
+                Err(e) => {
+                    end = Err(e);
+                    break;
+                }
+            }
+        }
+        d.push(self.bufs.piece(filled, whole));
+        end
     }
 }
 

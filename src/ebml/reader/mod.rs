@@ -243,6 +243,24 @@ impl<S: Schema> ElementReader<S> {
         }
     }
 
+    /// The leaf being buffered when the queued input is only its start, and nothing in it is
+    /// looked at before it is whole (no watch for a new document): the bytes queued and the
+    /// bytes still needed.
+    pub(crate) fn unfinished_leaf(&self) -> Option<(usize, usize)> {
+        match self.state {
+            State::Leaf(_, size, None) if self.pending.is_empty() && self.input.len() < size => {
+                Some((self.input.len(), size - self.input.len()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Hands every queued byte to `to`, in order, and empties the queue (its position is
+    /// kept: the same bytes are pushed again first).
+    pub(crate) fn unqueue(&mut self, to: impl FnMut(&[u8])) {
+        self.input.drain(to);
+    }
+
     /// While scanning for a resync point after damage: where the damage started.
     pub fn resync_start(&self) -> Option<u64> {
         match self.state {
