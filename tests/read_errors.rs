@@ -93,8 +93,8 @@ fn read_demuxer_frames_and_fragments_then_the_error() {
     assert_reset(last.as_ref().unwrap_err());
 }
 
-/// A stream of known-size Clusters of blocks larger than a read: the adapters read the rest
-/// of each block into one buffer after its start (no watch for a new document applies).
+/// A stream of known-size Clusters of blocks larger than a read: the sync adapter reads the
+/// rest of each block into one buffer after its start (no watch for a new document applies).
 fn large_blocks() -> Vec<u8> {
     use common::build::*;
     use kinesis_video_parser::mkv::ids;
@@ -137,11 +137,6 @@ fn reads_that_complete_a_block_keep_errors_and_ends() {
         }
         let got: Vec<_> = ReadDemuxer::new(&data[..at]).with_read_size(1000).collect();
         assert_eq!(got, ended, "ending at {at}");
-        #[cfg(feature = "tokio")]
-        {
-            let (stream, _) = common::asyncs::events(&data[..at], &[700, 1300], Default::default());
-            assert_eq!(stream, ended, "async, ending at {at}");
-        }
     }
 }
 

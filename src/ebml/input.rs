@@ -2,9 +2,9 @@
 //!
 //! Bodies that lie inside one piece are handed out as zero-copy slices of it. A body that
 //! spans pieces is gathered once into a new buffer (the only copy the parser ever makes);
-//! the adapters make this rare: they read in large blocks, and read the rest of a leaf
-//! whose start is queued into one buffer after that start (see [`Input::drain`]), so that
-//! only the start is copied. Skipped bytes are dropped without being gathered.
+//! the adapters make this rare: they read in large blocks, and the sync one reads the rest
+//! of a leaf whose start is queued into one buffer after that start (see [`Input::drain`]),
+//! so that only the start is copied. Skipped bytes are dropped without being gathered.
 
 use std::collections::VecDeque;
 

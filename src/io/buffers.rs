@@ -63,13 +63,6 @@ impl ReadBuffers {
         &mut self.cur
     }
 
-    /// The buffer [`spare`](Self::spare) made, as it is (reads go on filling it).
-    #[cfg(feature = "tokio")]
-    #[inline]
-    pub(crate) fn filling(&mut self) -> &mut BytesMut {
-        &mut self.cur
-    }
-
     /// A kept buffer with room for `want` to `SLACK` times `want` bytes that nothing else
     /// refers to any more, taken out of the list (the first free one is taken, and let go
     /// if its room does not fit).

@@ -8,8 +8,7 @@
 //! 8 KiB and adapts to the stream's rate (up to 256 KiB, by the adapters' one rule, see
 //! [`ReadSize`]), so an idle stream holds about one such read (8 to 16 KiB) plus the core's
 //! state.
-//! Cancel-safety: everything read is pushed into the core before `poll_next` returns, or
-//! (the rest of a leaf being read after its start) kept by the adapter until it is whole, so
+//! Cancel-safety: everything read is pushed into the core before `poll_next` returns, so
 //! dropping a `next()` future loses nothing.
 
 use std::ops::ControlFlow;
@@ -63,9 +62,6 @@ struct Source<R> {
     read: R,
     read_size: ReadSize,
     bufs: ReadBuffers,
-    /// Reading the rest of a leaf after its start (taken out of the core): the length the
-    /// buffer grows to before it is pushed.
-    filling: Option<usize>,
     failed: bool,
 }
 
@@ -83,50 +79,19 @@ impl<R: AsyncRead + Unpin> Pull for Polling<'_, '_, R> {
         Poll::Ready(Some(Ok(ev)))
     }
 
-    /// Reads once, if the reader has bytes (at its end, finishes the core). What is read
-    /// is pushed before this returns, but for the rest of a leaf whose start the core held
-    /// (see [`Demuxer::unfinished_leaf`]): it is read into one buffer after that start and
-    /// pushed whole, as the core could not use a part of it. Either way it is kept in the
-    /// adapter, not in a `next()` future, so dropping one loses nothing.
+    /// Reads once, if the reader has bytes (at its end, finishes the core). Everything read
+    /// is pushed before this returns, so a dropped `next()` future loses nothing.
     #[inline(never)]
     fn need_more(&mut self, d: &mut Demuxer, _: usize) -> ControlFlow<Self::Out> {
         let src = &mut *self.source;
         let want = src.read_size.next();
-        if src.filling.is_none() {
-            match d.unfinished_leaf() {
-                Some((queued, needed)) if needed <= want => {
-                    let buf = src.bufs.spare((queued + needed).max(want));
-                    d.unqueue(|b| buf.extend_from_slice(b));
-                    src.filling = Some(queued + needed);
-                }
-                _ => {
-                    src.bufs.spare(want);
-                }
-            }
-        }
-        let read = tokio_util::io::poll_read_buf(Pin::new(&mut src.read), self.cx, src.bufs.filling());
-        let whole = src.filling.unwrap_or(0);
-        match read {
+        match tokio_util::io::poll_read_buf(Pin::new(&mut src.read), self.cx, src.bufs.spare(want)) {
             Poll::Pending => return ControlFlow::Break(Poll::Pending),
             Poll::Ready(Err(e)) => {
                 src.failed = true;
-                if src.filling.take().is_some() {
-                    d.push(src.bufs.spare_piece(whole));
-                }
                 return ControlFlow::Break(Poll::Ready(Some(Err(Error::io(&e, d.pushed())))));
             }
-            Poll::Ready(Ok(0)) => {
-                if src.filling.take().is_some() {
-                    d.push(src.bufs.spare_piece(whole));
-                }
-                d.finish();
-            }
-            Poll::Ready(Ok(_)) if src.filling.is_some() => {
-                if src.bufs.filling().len() >= whole {
-                    src.filling = None;
-                    d.push(src.bufs.spare_piece(whole));
-                }
-            }
+            Poll::Ready(Ok(0)) => d.finish(),
             Poll::Ready(Ok(got)) => {
                 src.read_size.after(got, want);
                 d.push(src.bufs.spare_piece(want));
@@ -160,7 +125,6 @@ impl<R: AsyncRead + Unpin> AsyncDemuxer<R> {
                 read,
                 read_size: ReadSize::new(MIN_READ, MAX_READ),
                 bufs: ReadBuffers::default(),
-                filling: None,
                 failed: false,
             },
         }
