@@ -123,20 +123,7 @@ fn reads_that_complete_a_block_keep_errors_and_ends() {
         assert_eq!(before.iter().map(|e| e.clone().unwrap()).collect::<Vec<_>>(), want, "failing at {at}");
         let e = last.as_ref().unwrap_err();
         assert_eq!((e.kind(), e.offset()), (ErrorKind::Io(io::ErrorKind::ConnectionReset), at as u64), "at {at}");
-
-        let mut d = Demuxer::new();
-        d.push(data[..at].to_vec());
-        d.finish();
-        let mut ended = Vec::new();
-        loop {
-            match d.poll() {
-                Ok(Status::Ready(ev)) => ended.push(Ok(ev)),
-                Ok(_) => break,
-                Err(e) => ended.push(Err(e)),
-            }
-        }
-        let got: Vec<_> = ReadDemuxer::new(&data[..at]).with_read_size(1000).collect();
-        assert_eq!(got, ended, "ending at {at}");
+        assert_eq!(events_read(&data[..at], 1000), events(&data[..at]), "ending at {at}");
     }
 }
 
